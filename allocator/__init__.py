@@ -1,0 +1,17 @@
+"""allocator: a mission-led UK Spending Review allocation engine.
+
+    from allocator import load_instance, solve
+    result = solve(load_instance("instances/uk_missions"))
+    result.allocations  # pandas DataFrame
+"""
+
+__version__ = "0.1.0"
+
+from allocator.api import build, default_instance_path, solve, tiny_instance_path  # noqa: E402
+from allocator.errors import AllocatorError, InstanceError  # noqa: E402
+from allocator.io import instance_sha256, load_instance  # noqa: E402
+from allocator.results import Result  # noqa: E402
+from allocator.schema import Instance  # noqa: E402
+
+__all__ = ["AllocatorError", "Instance", "InstanceError", "Result", "build", "default_instance_path",
+           "instance_sha256", "load_instance", "solve", "tiny_instance_path", "__version__"]

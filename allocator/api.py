@@ -1,0 +1,129 @@
+"""The library entry points: build, solve, explain."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocator import tables
+from allocator.explain import binding_summary, explain_infeasibility
+from allocator.io import instance_sha256, load_instance
+from allocator.models.allocation import AllocationModel, build_allocation_model
+from allocator.provenance import command_line, package_versions
+from allocator.results import Result
+from allocator.schema import Instance
+from allocator.solvers import get_backend
+from allocator.solvers.base import SolveOutput, SolverStatus
+
+STATUS_MESSAGES = {
+    SolverStatus.OPTIMAL: "optimal: the plan below is the best possible under every active rule",
+    SolverStatus.INFEASIBLE: "infeasible: no plan satisfies every active rule (see the explanation)",
+    SolverStatus.UNBOUNDED: "unbounded: mission value can grow without limit; a cap or envelope "
+                            "is missing",
+    SolverStatus.TIME_LIMIT: "stopped at the time limit: the plan is the best found, NOT proven optimal",
+    SolverStatus.ITERATION_LIMIT: "stopped at the iteration limit: the plan is NOT proven optimal",
+    SolverStatus.ERROR: "the solver failed numerically; no plan is reported",
+}
+
+
+@dataclass
+class Solved:
+    """A built model with its solver back-end (for re-solves) and the last solve output."""
+
+    model: AllocationModel
+    backend: object
+    output: SolveOutput
+
+
+def build(instance: Instance) -> AllocationModel:
+    """Build the allocation LP of ``instance`` (no solve)."""
+    return build_allocation_model(instance)
+
+
+def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = True,
+                timings: dict | None = None, instance_hash: str | None = None) -> Result:
+    """Turn a solver output into a :class:`Result` with tables, binding constraints, provenance."""
+    inst = model.instance
+    s = inst.settings
+    lp = model.lp
+    res = Result(status=out.status.value, instance_name=s.name, weights_kind=s.weights.kind,
+                 message=STATUS_MESSAGES.get(out.status, out.raw_status))
+    res.timings_s = dict(timings or {})
+    res.timings_s["solve"] = round(out.solve_s, 6)
+    res.provenance = {
+        "instance_sha256": instance_hash or instance_sha256(inst),
+        "solver": {"name": out.solver, "version": out.solver_version, "status": out.raw_status,
+                   "iterations": out.iterations, "best_bound": out.best_bound, "gap": out.gap},
+        "versions": package_versions(),
+        "command": command_line(),
+        "model_size": {"columns": lp.n, "rows": lp.m, "nonzeros": int(lp.A.nnz)},
+    }
+    if out.x is not None:
+        x = out.x
+        res.objective_in_horizon = float(lp.cost_in_horizon @ x + lp.constant_in_horizon)
+        res.objective_terminal = float(lp.cost_terminal @ x + lp.constant_terminal)
+        res.objective = res.objective_in_horizon + res.objective_terminal
+        act = lp.A @ x
+        res.tables = {
+            "allocations": tables.allocations(model, x),
+            "departments": tables.departments(model, x),
+            "missions": tables.missions(model, x),
+            "fiscal": tables.fiscal(model, x),
+            "shadow_prices": tables.shadow_prices(model, out.row_dual, act),
+        }
+        if out.row_dual is not None:
+            res.binding = binding_summary(res.tables["shadow_prices"])
+    elif out.status == SolverStatus.INFEASIBLE and explain:
+        t0 = time.perf_counter()
+        res.explanation = explain_infeasibility(lp)
+        res.timings_s["explain"] = round(time.perf_counter() - t0, 6)
+        if res.explanation is not None:
+            res.message = res.message + "\n" + res.explanation.text()
+    return res
+
+
+def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: float | None = None,
+          explain: bool = True, keep_model: bool = False) -> Result:
+    """Build and solve the allocation LP; return a :class:`Result`.
+
+    ``instance`` may be an :class:`Instance` or a path. ``solver`` overrides the instance's
+    ``solver.name`` ('highs' by default; any Pyomo solver name otherwise).
+    """
+    timings = {}
+    t0 = time.perf_counter()
+    if not isinstance(instance, Instance):
+        instance = load_instance(instance)
+        timings["load"] = round(time.perf_counter() - t0, 6)
+    opts = instance.settings.solver
+    t0 = time.perf_counter()
+    model = build_allocation_model(instance)
+    timings["build"] = round(time.perf_counter() - t0, 6)
+    name = solver or opts.name
+    backend = get_backend(name, time_limit_s=time_limit_s or opts.time_limit_s,
+                          mip_gap=opts.mip_gap, threads=opts.threads)
+    t0 = time.perf_counter()
+    backend.load(model.lp)
+    timings["load_solver"] = round(time.perf_counter() - t0, 6)
+    out = backend.solve()
+    res = result_from(model, out, explain=explain, timings=timings)
+    if keep_model:
+        res.solved = Solved(model, backend, out)  # type: ignore[attr-defined]
+    return res
+
+
+def default_instance_path():
+    """Path of the shipped default instance (installed as package data)."""
+    from importlib import resources
+
+    return resources.files("allocator.instances") / "uk_missions"
+
+
+def tiny_instance_path():
+    from importlib import resources
+
+    return resources.files("allocator.instances") / "tiny"
+
+
+__all__ = ["build", "solve", "result_from", "default_instance_path", "tiny_instance_path", "np"]

@@ -1,0 +1,132 @@
+"""`allocator solve`, `validate`, `export`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from allocator.cli import EXIT_INPUT, EXIT_NO_PLAN, EXIT_NOT_OPTIMAL, EXIT_OK, app
+from allocator.cli.common import console, err_console, print_json, resolve_instance
+
+INSTANCE_HELP = "Instance folder (instance.yaml + CSV tables). Default: the shipped uk_missions."
+
+
+@app.command()
+def solve(
+    instance: Optional[Path] = typer.Argument(None, help=INSTANCE_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write result tables to this folder."),
+    solver: Optional[str] = typer.Option(None, help="Solver: highs (default) or any Pyomo solver "
+                                         "installed (glpk, cbc, ...)."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit, seconds."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Allocate the envelope: solve the mission-weighted LP and report the plan."""
+    from allocator import load_instance
+    from allocator import solve as run_solve
+
+    t_start = time.perf_counter()
+    path = resolve_instance(instance)
+    t0 = time.perf_counter()
+    inst = load_instance(path)
+    load_s = time.perf_counter() - t0
+    res = run_solve(inst, solver=solver, time_limit_s=time_limit)
+    res.timings_s["load"] = round(load_s, 6)
+    if out is not None:
+        res.write(out)
+    res.timings_s["total"] = round(time.perf_counter() - t_start, 6)
+    if as_json:
+        print_json(res.summary_dict())
+    elif not quiet:
+        print_summary(res, out)
+    code = {"optimal": EXIT_OK, "time_limit": EXIT_NOT_OPTIMAL, "iteration_limit": EXIT_NOT_OPTIMAL}
+    raise typer.Exit(code.get(res.status, EXIT_NO_PLAN))
+
+
+def _gbp(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def print_summary(res, out: Path | None) -> None:
+    style = "green" if res.ok else ("yellow" if res.objective is not None else "red")
+    console.print(f"[bold]{res.instance_name}[/]: [{style}]{res.status}[/]")
+    console.print(res.message)
+    if res.objective is None:
+        return
+    unit = res.objective_unit
+    console.print(f"Mission value (objective): [bold]{res.objective:,.1f}[/] {unit}\n"
+                  f"  in-horizon {res.objective_in_horizon:,.1f}; terminal (after the horizon, "
+                  f"the 10-year test) {res.objective_terminal:,.1f}")
+    m = res.missions
+    mh = m[m["in_horizon"]]
+    t = Table(title="Mission metrics (final horizon year)")
+    for c in ("mission", "metric", "baseline", "plan", "gain", "discounted value"):
+        t.add_column(c, justify="right" if c not in ("mission", "metric") else "left")
+    last = mh["year"].max()
+    for r in mh[mh["year"] == last].itertuples():
+        val = m.loc[m["mission"] == r.mission, "discounted_value"].sum()
+        t.add_row(r.mission, f"{r.metric} ({r.unit})", f"{r.baseline_value:,.3f}", f"{r.value:,.3f}",
+                  f"{r.gain:+,.3f}", f"{val:,.1f}")
+    console.print(t)
+    f = res.fiscal
+    t = Table(title="Fiscal position by year (cash £m)")
+    for c in ("year", "RDEL", "CDEL", "current balance", "stability headroom", "PSNFL % GDP",
+              "welfare vs cap"):
+        t.add_column(c, justify="right")
+    for r in f.itertuples():
+        mark = " *" if r.stability_target else ""
+        t.add_row(r.year, _gbp(r.rdel_gbp_m), _gbp(r.cdel_gbp_m), _gbp(r.current_balance_gbp_m),
+                  _gbp(r.headroom_gbp_m) + mark, f"{r.psnfl_pct_gdp:.1f}",
+                  _gbp(r.welfare_cap_gbp_m - r.welfare_capped_gbp_m))
+    console.print(t)
+    console.print("  * a stability-rule target year; headroom = margin over the rule after the "
+                  "required buffer")
+    if res.binding is not None and len(res.binding):
+        t = Table(title="Binding constraints (mission value per extra £1m)")
+        t.add_column("constraint")
+        t.add_column("shadow price", justify="right")
+        for r in res.binding.itertuples():
+            t.add_row(r.description, f"{r.shadow_price:,.3f}")
+        console.print(t)
+    tm = res.timings_s
+    console.print("timings (s): " + ", ".join(f"{k} {v:.3f}" for k, v in tm.items()))
+    if out is not None:
+        console.print(f"results written to {out}/")
+
+
+@app.command()
+def validate(instance: Path = typer.Argument(..., help="Instance folder to check."),
+             as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Check an instance: schema, references, concavity, lags, years. Exit 1 if invalid."""
+    from allocator import instance_sha256, load_instance
+
+    inst = load_instance(instance)
+    info = {"valid": True, "instance": inst.settings.name, "departments": len(inst.departments),
+            "programmes": len(inst.programmes), "segments": len(inst.segments),
+            "years": inst.years, "instance_sha256": instance_sha256(inst)}
+    if as_json:
+        print_json(info)
+    else:
+        console.print(f"[green]valid[/]: {info['instance']} — {info['departments']} departments, "
+                      f"{info['programmes']} programmes, {info['segments']} response segments, "
+                      f"{inst.years[0]}..{inst.years[-1]}; sha256 {info['instance_sha256'][:16]}…")
+
+
+@app.command()
+def export(instance: Optional[Path] = typer.Argument(None, help=INSTANCE_HELP),
+           fmt: str = typer.Option("lp", "--format", "-f", help="lp or mps"),
+           file: Path = typer.Argument(..., help="Output file.")) -> None:
+    """Write the allocation LP for other solvers (LP or MPS format, named rows and columns)."""
+    from allocator import load_instance
+    from allocator.export import write_model
+
+    if fmt not in ("lp", "mps"):
+        err_console.print(f"[red]error:[/] --format must be lp or mps, not {fmt!r}")
+        raise typer.Exit(EXIT_INPUT)
+    inst = load_instance(resolve_instance(instance))
+    write_model(inst, file, fmt)
+    console.print(f"wrote {file}")

@@ -1,0 +1,133 @@
+"""Explanations in the user's words: binding constraints and infeasibility.
+
+Infeasibility is explained by an *elastic* re-solve (docs/formulation.md §6): every
+policy row (not the structural definitions) gets non-negative slack columns on the
+side(s) it bounds,
+
+    lo − s⁺ <= a·x <= hi + s⁻,      minimise Σ (s⁺ + s⁻)      (all in £m)
+
+whose optimum is the smallest total relaxation (L1, £m) that makes the instance
+feasible; the rows with positive slack name the constraints that clash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from allocator.solvers.highs import HighsBackend
+
+PHRASES = {
+    "programme_floor": ("the floor on programme {subject} in {year}", "lowered by"),
+    "programme_cap": ("the cap on programme {subject} in {year}", "raised by"),
+    "ramp_limit": ("the ramp limit on programme {subject} into {year}", "widened by"),
+    "settlement": ("the {category} settlement of {subject} in {year}", "raised by"),
+    "department_real_floor": ("the real-terms floor of {subject} in {year}", "lowered by"),
+    "del_envelope": ("the {category} DEL envelope in {year}", "raised by"),
+    "pie_department_floor": ("the protected PIE floor of {subject} in {year}", "lowered by"),
+    "pie_share": ("the minimum PIE share of DEL in {year}", "lowered by (in £m of PIE)"),
+    "mission_fund_size": ("the Mission Fund size limit in {year}", "raised by"),
+    "mission_fund_minimum": ("the Mission Fund minimum in {year}", "lowered by"),
+    "welfare_cap": ("the welfare cap in {year}", "raised by"),
+    "stability_rule": ("the stability rule (current budget margin) in {year}", "relaxed by"),
+    "investment_rule": ("the investment rule (PSNFL falling as a share of GDP) in {year}", "relaxed by"),
+}
+
+
+def describe(family: str, year: str, subject: str, category: str) -> str:
+    text, _ = PHRASES.get(family, (f"{family} {{subject}} {{year}}", "relaxed by"))
+    return text.format(year=year, subject=subject, category=category)
+
+
+@dataclass
+class InfeasibilityReport:
+    """Which named constraints clash and the smallest total relaxation (£m) that fixes them."""
+
+    total_relaxation_gbp_m: float
+    relaxations: pd.DataFrame  # family, year, subject, category, direction, relaxation_gbp_m
+    families: list[str] = field(default_factory=list)
+    sentences: list[str] = field(default_factory=list)
+    conflict: list[str] = field(default_factory=list)  # every family in the clash
+
+    def text(self) -> str:
+        head = ("The instance is infeasible: these constraint families cannot all hold together: "
+                + ", ".join(self.conflict or self.families) + ".")
+        body = "\n".join(f"  - {s}" for s in self.sentences[:20])
+        more = (f"\n  ... and {len(self.sentences) - 20} more relaxations"
+                if len(self.sentences) > 20 else "")
+        return (f"{head}\nThe smallest relaxation that restores feasibility totals "
+                f"£{self.total_relaxation_gbp_m:,.1f}m:\n{body}{more}")
+
+    def to_dict(self) -> dict:
+        return {"total_relaxation_gbp_m": self.total_relaxation_gbp_m, "families": self.families,
+                "conflict": self.conflict,
+                "sentences": self.sentences,
+                "relaxations": self.relaxations.to_dict(orient="records")}
+
+
+def explain_infeasibility(lp, tol: float = 1e-6) -> InfeasibilityReport | None:
+    """Elastic re-solve of ``lp``; None if even the elastic program fails (e.g. bad bounds)."""
+    labels = lp.row_labels()
+    soft = ~labels["structural"].to_numpy()
+    lo, hi = lp.row_lower, lp.row_upper
+    need_lo = soft & np.isfinite(lo)
+    need_hi = soft & np.isfinite(hi)
+    rows_lo, rows_hi = np.flatnonzero(need_lo), np.flatnonzero(need_hi)
+    m = lp.m
+    S_lo = sp.csr_matrix((np.ones(len(rows_lo)), (rows_lo, np.arange(len(rows_lo)))),
+                         shape=(m, len(rows_lo)))
+    S_hi = sp.csr_matrix((-np.ones(len(rows_hi)), (rows_hi, np.arange(len(rows_hi)))),
+                         shape=(m, len(rows_hi)))
+
+    class _Elastic:  # a LinearProgram-shaped view for the back-end
+        pass
+
+    el = _Elastic()
+    el.n = lp.n + len(rows_lo) + len(rows_hi)
+    el.m = m
+    el.A = sp.hstack([lp.A, S_lo, S_hi], format="csc")
+    el.col_lower = np.concatenate([lp.col_lower, np.zeros(len(rows_lo) + len(rows_hi))])
+    el.col_upper = np.concatenate([lp.col_upper, np.full(len(rows_lo) + len(rows_hi), np.inf)])
+    el.row_lower, el.row_upper = lo, hi
+    # maximise −Σ slack
+    el.cost = np.concatenate([np.zeros(lp.n), -np.ones(len(rows_lo) + len(rows_hi))])
+    backend = HighsBackend()
+    backend.load(el)
+    out = backend.solve()
+    if out.x is None:
+        return None
+    s_lo = out.x[lp.n:lp.n + len(rows_lo)]
+    s_hi = out.x[lp.n + len(rows_lo):]
+    recs = []
+    for rows, vals, direction in ((rows_lo, s_lo, "lower bound"), (rows_hi, s_hi, "upper bound")):
+        for r, v in zip(rows, vals):
+            if v > tol:
+                lab = labels.iloc[r]
+                recs.append(dict(family=lab["family"], year=lab["year"], subject=lab["subject"],
+                                 category=lab["category"], direction=direction, relaxation_gbp_m=v))
+    df = pd.DataFrame(recs, columns=["family", "year", "subject", "category", "direction",
+                                     "relaxation_gbp_m"])
+    df = df.sort_values("relaxation_gbp_m", ascending=False, kind="stable").reset_index(drop=True)
+    families = list(dict.fromkeys(df["family"]))
+    # the clash: rows whose elastic duals are non-zero are the ones pushing against each other
+    conflict = list(families)
+    if out.row_dual is not None:
+        active = np.flatnonzero((np.abs(out.row_dual) > 1e-9) & soft)
+        conflict += [f for f in dict.fromkeys(labels["family"].to_numpy()[active]) if f not in conflict]
+    sentences = []
+    for r in df.itertuples():
+        verb = PHRASES.get(r.family, ("", "relaxed by"))[1]
+        sentences.append(f"{describe(r.family, r.year, r.subject, r.category)} {verb} "
+                         f"£{r.relaxation_gbp_m:,.1f}m")
+    return InfeasibilityReport(float(-out.objective), df, families, sentences, conflict)
+
+
+def binding_summary(shadow: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The binding constraints with the largest shadow prices, in words."""
+    b = shadow[shadow["binding"] & (shadow["shadow_price"] > 0)].copy()
+    b = b.sort_values("shadow_price", ascending=False, kind="stable").head(top)
+    b["description"] = [describe(r.constraint, r.year, r.subject, r.category) for r in b.itertuples()]
+    return b.reset_index(drop=True)

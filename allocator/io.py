@@ -1,0 +1,195 @@
+"""Load an instance folder (``instance.yaml`` + CSV tables) into :class:`Instance`.
+
+YAML is read with ``yaml.safe_load`` only (no code execution); CSVs with the standard
+library so that every cell's raw text is available for error messages. Every problem is
+collected and raised together as :class:`InstanceError`, naming file, row, field and value.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from allocator.errors import InstanceError, Problem
+from allocator.schema import (Department, FiscalYear, Instance, InstanceSettings, LagWeight,
+                              Programme, Segment)
+
+#: table name -> (file name, row model, required? )
+TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
+    "departments": ("departments.csv", Department, True),
+    "programmes": ("programmes.csv", Programme, True),
+    "segments": ("segments.csv", Segment, False),
+    "lag_profiles": ("lags.csv", LagWeight, True),
+    "fiscal": ("fiscal.csv", FiscalYear, True),
+}
+MAX_FILE_BYTES = 200 * 1024 * 1024
+LIST_FIELDS = {"owners"}
+
+
+def _loc(loc: tuple) -> str:
+    return ".".join(str(x) for x in loc)
+
+
+def _pydantic_problems(err: ValidationError, file: str, prefix: str, raw: dict | None) -> list[Problem]:
+    out = []
+    for e in err.errors():
+        field = _loc(e["loc"])
+        value = e.get("input")
+        if raw is not None and e["loc"] and e["loc"][0] in raw:
+            value = raw[e["loc"][0]]
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+            value = None
+        out.append(Problem(file, f"{prefix}field '{field}'" if field else prefix.rstrip(", "),
+                           value, msg))
+    return out
+
+
+def _read_text(path: Path, file: str, problems: list[Problem]) -> str | None:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            problems.append(Problem(file, "file", f"{path.stat().st_size} bytes",
+                                    f"file is larger than {MAX_FILE_BYTES // 2**20} MiB"))
+            return None
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        problems.append(Problem(file, "file", f"byte {e.start}", "not UTF-8 text"))
+    except OSError as e:
+        problems.append(Problem(file, "file", str(path), f"cannot read: {e.strerror}"))
+    return None
+
+
+def _coerce_cell(name: str, text: str) -> Any:
+    if name in LIST_FIELDS:
+        return [t.strip() for t in text.split(";") if t.strip()]
+    return text
+
+
+def read_table(text: str, file: str, model: type[BaseModel], problems: list[Problem]) -> list:
+    """Parse CSV ``text`` into ``model`` rows; append a :class:`Problem` for every bad cell."""
+    reader = csv.DictReader(io.StringIO(text))
+    fields = reader.fieldnames
+    if not fields:
+        problems.append(Problem(file, "header", "", "file is empty: a header row is required"))
+        return []
+    known = set(model.model_fields)
+    cols = [c.strip() for c in fields]
+    for c in cols:
+        if c not in known:
+            problems.append(Problem(file, f"column '{c}'", c,
+                                    f"unknown column; expected some of {sorted(known)}"))
+    if len(set(cols)) != len(cols):
+        problems.append(Problem(file, "header", cols, "a column name appears twice"))
+    required = [n for n, f in model.model_fields.items() if f.is_required()]
+    missing = [n for n in required if n not in cols]
+    for n in missing:
+        problems.append(Problem(file, f"column '{n}'", None, "required column is missing"))
+    if missing or any(c not in known for c in cols):
+        return []
+    rows = []
+    for lineno, rec in enumerate(reader, start=2):
+        if None in rec:  # more cells than header columns
+            problems.append(Problem(file, f"row {lineno}", rec[None], "more cells than columns"))
+            continue
+        raw = {k.strip(): (v.strip() if v is not None else "") for k, v in rec.items()}
+        if not any(raw.values()):
+            continue  # blank line
+        data = {k: _coerce_cell(k, v) for k, v in raw.items() if v != ""}
+        try:
+            rows.append(model.model_validate(data))
+        except ValidationError as err:
+            problems.extend(_pydantic_problems(err, file, f"row {lineno}, ", raw))
+    return rows
+
+
+def _safe_child(folder: Path, name: str) -> Path:
+    path = (folder / name).resolve()
+    if folder.resolve() not in path.parents:
+        raise InstanceError([Problem(name, "path", str(path), "path escapes the instance folder")])
+    return path
+
+
+def load_settings(text: str, file: str = "instance.yaml") -> InstanceSettings:
+    problems: list[Problem] = []
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
+        raise InstanceError([Problem(file, where, getattr(e, "problem", str(e)), "not valid YAML")])
+    if not isinstance(data, dict):
+        raise InstanceError([Problem(file, "top level", type(data).__name__,
+                                     "must be a mapping of settings")])
+    try:
+        return InstanceSettings.model_validate(data)
+    except ValidationError as err:
+        problems.extend(_pydantic_problems(err, file, "", None))
+        raise InstanceError(problems) from None
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Load and validate an instance folder (or its ``instance.yaml``, or an ``.xlsx`` workbook)."""
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        from allocator.excel import load_workbook_instance
+
+        return load_workbook_instance(path)
+    folder = path.parent if path.is_file() else path
+    if not folder.is_dir():
+        raise InstanceError([Problem(str(path), "path", str(path), "no such instance folder")])
+    problems: list[Problem] = []
+    yaml_path = _safe_child(folder, "instance.yaml")
+    if not yaml_path.is_file():
+        raise InstanceError([Problem("instance.yaml", "file", str(folder), "instance.yaml not found")])
+    text = _read_text(yaml_path, "instance.yaml", problems)
+    settings = None
+    if text is not None:
+        try:
+            settings = load_settings(text)
+        except InstanceError as e:
+            problems.extend(e.problems)
+    tables: dict[str, list] = {}
+    for key, (file, model, required) in TABLES.items():
+        p = _safe_child(folder, file)
+        if not p.is_file():
+            if required:
+                problems.append(Problem(file, "file", str(folder), "required table not found"))
+            tables[key] = []
+            continue
+        t = _read_text(p, file, problems)
+        tables[key] = read_table(t, file, model, problems) if t is not None else []
+    if problems:
+        raise InstanceError(problems)
+    return build_instance(settings, tables)
+
+
+def build_instance(settings: InstanceSettings, tables: dict[str, list]) -> Instance:
+    """Assemble and cross-validate an :class:`Instance`; table-level errors name the file."""
+    try:
+        return Instance(settings=settings, **tables)
+    except ValidationError as err:
+        probs = []
+        for e in err.errors():
+            loc = e["loc"]
+            if loc and loc[0] in TABLES:
+                file = TABLES[loc[0]][0]
+                probs.append(Problem(file, "table", None, f"{e['msg']}"))
+            else:
+                probs.append(Problem("instance", _loc(loc), e.get("input"), e["msg"]))
+        raise InstanceError(probs) from None
+
+
+def instance_sha256(inst: Instance) -> str:
+    """SHA-256 of the instance's canonical JSON: identical for equal instances however built."""
+    payload = json.dumps(inst.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()

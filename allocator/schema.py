@@ -1,0 +1,286 @@
+"""Typed instance schema: the library's input types.
+
+An instance is a folder holding ``instance.yaml`` (scalars and rules) and CSV tables
+(bulk data). :func:`allocator.io.load_instance` parses both into :class:`Instance`;
+other tools may build an :class:`Instance` in memory directly. Every model forbids
+unknown keys, so a typo is an error rather than a silently ignored setting.
+
+Money is £ million. Programme-level money (baselines, floors, caps, ramp limits,
+response-curve widths) is in **real terms at the instance price base** (the first
+horizon year); it is turned into cash each year with the fiscal table's ``deflator``.
+Department baselines and every fiscal-table figure are **cash** (nominal).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+YEAR_LABEL = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def year_label(start: int) -> str:
+    """Fiscal year label for the year starting in April of ``start`` (2026 -> "2026-27")."""
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def parse_year_label(label: str) -> int:
+    """Start calendar year of a fiscal-year label ("2026-27" -> 2026); ValueError if malformed."""
+    m = YEAR_LABEL.match(str(label))
+    if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
+        raise ValueError(f"not a fiscal year label like '2026-27': {label!r}")
+    return int(m.group(1))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- yaml parts
+class Horizon(Strict):
+    start_year: str = Field(description="First fiscal year of the horizon, e.g. '2026-27'.")
+    years: int = Field(10, ge=1, le=60, description="Number of fiscal years T.")
+
+    @field_validator("start_year")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        parse_year_label(v)
+        return v
+
+    @property
+    def labels(self) -> list[str]:
+        s = parse_year_label(self.start_year)
+        return [year_label(s + i) for i in range(self.years)]
+
+
+class Discounting(Strict):
+    rate: float = Field(0.035, ge=0.0, le=0.5, description="Green Book STPR, years 0-30.")
+    rate_after_30: float = Field(0.030, ge=0.0, le=0.5, description="STPR for years 31-75.")
+    rate_after_75: float = Field(0.025, ge=0.0, le=0.5, description="STPR for years 76-125.")
+
+
+class Mission(Strict):
+    id: str = Field(min_length=1)
+    name: str
+    metric: str = Field(description="Core outcome metric, e.g. 'healthy life expectancy'.")
+    metric_unit: str = Field(description="Unit of the metric, e.g. 'years', '% of 16-24s'.")
+    baseline_value: float = Field(description="Metric value in the first horizon year.")
+    baseline_trend_per_year: float = Field(0.0, description="Change per year on the baseline path.")
+    higher_is_better: bool = True
+    weight: float = Field(ge=0.0, description="Value of one metric unit for one year "
+                          "(£m per unit-year if weights.kind = monetised).")
+    discount_rate: float | None = Field(None, ge=0.0, le=0.5,
+                                        description="Overrides the STPR (e.g. 0.015 for health).")
+    weight_basis: str = Field("", description="How the weight was derived.")
+
+
+class Weights(Strict):
+    kind: Literal["monetised", "priority"] = "monetised"
+    note: str = ""
+
+
+class Period(Strict):
+    id: str
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        parse_year_label(v)
+        return v
+
+
+class Constraints(Strict):
+    """Switches for each named constraint family (all on by default)."""
+
+    programme_floors: bool = True
+    programme_caps: bool = True
+    ramp_limits: bool = True
+    settlements: bool = True
+    department_real_floor: bool = True
+    del_envelope: bool = True
+    pie_department_floor: bool = True
+    pie_share: bool = True
+    mission_fund: bool = True
+    welfare_cap: bool = True
+    stability_rule: bool = True
+    investment_rule: bool = True
+
+
+class PieRules(Strict):
+    share_start: float = Field(0.0, ge=0.0, le=1.0,
+                               description="Minimum PIE share of total DEL in year 1.")
+    share_increase_per_year: float = Field(0.0, ge=0.0, le=1.0,
+                                           description="Added to the minimum share each year.")
+    share_max: float = Field(1.0, ge=0.0, le=1.0, description="Cap on the rising minimum share.")
+
+    def share_path(self, years: int) -> list[float]:
+        return [min(self.share_max, self.share_start + i * self.share_increase_per_year)
+                for i in range(years)]
+
+
+class MissionFundRules(Strict):
+    max_share_of_del: float = Field(0.0, ge=0.0, le=1.0,
+                                    description="Mission Fund size <= this share of total DEL.")
+    min_gbp_m: float = Field(0.0, ge=0.0, description="Mission Fund at least this (cash £m/yr).")
+
+
+class StabilityRule(Strict):
+    target_years: list[str] = Field(default_factory=list)
+    required_margin_gbp_m: float = Field(0.0, description="Current balance must be >= this "
+                                         "(cash £m); negative allows a deficit.")
+
+
+class InvestmentRule(Strict):
+    target_years: list[str] = Field(default_factory=list)
+
+
+class FiscalRules(Strict):
+    psnfl_initial_gbp_m: float = Field(description="PSNFL at the end of the year before the horizon.")
+    gdp_initial_gbp_m: float = Field(gt=0, description="Nominal GDP in the year before the horizon.")
+    headroom_gbp_m: float = Field(0.0, ge=0.0, description="Extra margin demanded of each enforced "
+                                  "fiscal rule (cash £m).")
+    stability_rule: StabilityRule = Field(default_factory=StabilityRule)
+    investment_rule: InvestmentRule = Field(default_factory=InvestmentRule)
+    welfare_cap_years: list[str] | None = Field(
+        None, description="Years in which the welfare cap is enforced (default: all).")
+
+
+class SolverOptions(Strict):
+    name: str = "highs"
+    time_limit_s: float | None = Field(None, gt=0)
+    mip_gap: float | None = Field(None, ge=0)
+    threads: int | None = Field(None, ge=1)
+
+
+class InstanceSettings(Strict):
+    """Everything in ``instance.yaml``."""
+
+    name: str
+    title: str = ""
+    description: str = ""
+    price_base: str | None = Field(None, description="Price base of real figures (default: first year).")
+    horizon: Horizon
+    mode: Literal["envelope", "fiscal"] = Field(
+        "envelope", description="envelope: total DEL <= fixed envelopes; fiscal: no envelope, "
+        "the fiscal rules bind.")
+    discounting: Discounting = Field(default_factory=Discounting)
+    weights: Weights = Field(default_factory=Weights)
+    missions: list[Mission] = Field(min_length=1)
+    spending_reviews: list[Period] = Field(min_length=1)
+    settlement_profile: Literal["annual", "flat_real"] = Field(
+        "annual", description="annual: a settlement sets each year's limit in its period; "
+        "flat_real: one limit per period, flat in real terms.")
+    constraints: Constraints = Field(default_factory=Constraints)
+    pie: PieRules = Field(default_factory=PieRules)
+    mission_fund: MissionFundRules = Field(default_factory=MissionFundRules)
+    fiscal_rules: FiscalRules
+    solver: SolverOptions = Field(default_factory=SolverOptions)
+    # Sections read by other capabilities (cycles, sensitivity) are kept as plain data here
+    # and validated by those capabilities' own schemas.
+    uncertainty: dict | None = None
+    sensitivity: dict | None = None
+
+
+# --------------------------------------------------------------------------- csv rows
+class Department(Strict):
+    id: str = Field(min_length=1)
+    name: str
+    rdel_baseline_gbp_m: float = Field(ge=0, description="Resource DEL in year 1 (cash).")
+    cdel_baseline_gbp_m: float = Field(ge=0, description="Capital DEL in year 1 (cash).")
+    real_floor: float = Field(0.0, ge=0.0, le=2.0, description="Total DEL each year >= real_floor x "
+                              "year-1 baseline in real terms (0 = none).")
+    pie_floor_gbp_m: float = Field(0.0, ge=0.0, description="Protected PIE, real £m per year.")
+
+
+class Programme(Strict):
+    id: str = Field(min_length=1)
+    name: str
+    owners: list[str] = Field(min_length=1, description="Owning department ids ('a;b' in CSV).")
+    category: Literal["resource", "capital"]
+    pie: bool = False
+    mission_fund_eligible: bool = False
+    baseline_gbp_m: float = Field(ge=0, description="Current spend, real £m per year.")
+    floor_gbp_m: float = Field(0.0, ge=0)
+    cap_gbp_m: float | None = Field(None, ge=0)
+    ramp_limit_gbp_m: float | None = Field(None, ge=0, description="Max change per year, real £m.")
+    lag_profile: str
+    ame_saving_per_gbp_m: float = Field(0.0, ge=0, description="Welfare AME saved per £m spent "
+                                        "above baseline, spread by the lag profile.")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _floor_cap(self) -> "Programme":
+        if self.cap_gbp_m is not None and self.floor_gbp_m > self.cap_gbp_m:
+            raise ValueError(f"floor_gbp_m {self.floor_gbp_m} exceeds cap_gbp_m {self.cap_gbp_m}")
+        return self
+
+    @property
+    def mission_fund_can_fund(self) -> bool:
+        return self.mission_fund_eligible or len(self.owners) >= 2
+
+
+class Segment(Strict):
+    programme: str
+    mission: str
+    segment: int = Field(ge=1)
+    width_gbp_m: float = Field(gt=0, description="Real £m per year.")
+    gain_per_gbp_m: float = Field(ge=0, description="Metric units per real £m per year, before lag.")
+
+
+class LagWeight(Strict):
+    profile: str
+    lag: int = Field(ge=0, le=100)
+    weight: float = Field(ge=0, le=1)
+
+
+class FiscalYear(Strict):
+    year: str
+    gdp_gbp_m: float = Field(gt=0)
+    receipts_gbp_m: float = Field(ge=0)
+    ame_current_gbp_m: float = Field(ge=0, description="All current AME, incl. welfare and debt interest.")
+    welfare_capped_gbp_m: float = Field(ge=0, description="Part of AME inside the welfare cap (memo).")
+    welfare_cap_gbp_m: float = Field(ge=0)
+    debt_interest_gbp_m: float = Field(0.0, ge=0, description="Part of AME that is debt interest (memo).")
+    ame_capital_gbp_m: float = Field(0.0, ge=0)
+    depreciation_gbp_m: float = Field(0.0, ge=0)
+    other_psnfl_flows_gbp_m: float = Field(0.0, description="Other changes in PSNFL (cash).")
+    deflator: float = Field(gt=0, description="GDP deflator index, 1.0 in the price-base year.")
+    rdel_envelope_gbp_m: float | None = Field(None, ge=0)
+    cdel_envelope_gbp_m: float | None = Field(None, ge=0)
+
+    @field_validator("year")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        parse_year_label(v)
+        return v
+
+
+class Instance(Strict):
+    """A whole instance: settings plus tables. Validated for cross-references on construction."""
+
+    settings: InstanceSettings
+    departments: list[Department] = Field(min_length=1)
+    programmes: list[Programme] = Field(min_length=1)
+    segments: list[Segment] = Field(default_factory=list)
+    lag_profiles: list[LagWeight] = Field(min_length=1)
+    fiscal: list[FiscalYear] = Field(min_length=1)
+
+    @property
+    def years(self) -> list[str]:
+        return self.settings.horizon.labels
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> "Instance":
+        from allocator.validation import check_cross_references
+
+        check_cross_references(self)
+        return self
+
+
+def finite(x: float) -> bool:
+    return x is not None and math.isfinite(x)

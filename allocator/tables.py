@@ -1,0 +1,167 @@
+"""Result tables (tidy pandas frames) computed from a solved allocation model.
+
+Column names and units follow the issue's result specification; money is cash £m
+unless a column says ``real``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from allocator.models.allocation import AllocationModel
+from allocator.models.data import CATEGORIES
+from allocator.models.objective import mission_gains
+
+
+def _block(model: AllocationModel, x: np.ndarray, name: str) -> np.ndarray:
+    b = model.lp.var_blocks[name]
+    return x[b.start:b.start + b.size]
+
+
+def programme_spend_real(model: AllocationModel, x: np.ndarray) -> np.ndarray:
+    """q[p,t], real £m, shape (P, T)."""
+    md = model.data
+    return (model.expr.q @ x).reshape(md.P, md.T)
+
+
+def allocations(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
+    md, inst = model.data, model.instance
+    T = md.T
+    q = programme_spend_real(model, x)
+    progs = inst.programmes
+    rows = []
+    f_idx = model.lp.var_blocks["funding"].index
+    f_val = _block(model, x, "funding")
+    g_idx = model.lp.var_blocks["mission_fund"].index
+    g_val = _block(model, x, "mission_fund")
+    split = set(f_idx["programme"]) | set(g_idx["programme"])
+    for p, prog in enumerate(progs):
+        base = dict(programme=prog.id, category=prog.category, pie=prog.pie)
+        if prog.id not in split:
+            for t in range(T):
+                rows.append(dict(year=md.years[t], department=prog.owners[0], **base,
+                                 funding="department", spend_gbp_m=md.deflator[t] * q[p, t],
+                                 real_spend_gbp_m=q[p, t]))
+    for j in range(len(f_idx)):
+        r = f_idx.iloc[j]
+        p = md.programmes.index(r["programme"])
+        t = md.years.index(r["year"])
+        rows.append(dict(year=r["year"], department=r["department"], programme=r["programme"],
+                         category=progs[p].category, pie=progs[p].pie, funding="department",
+                         spend_gbp_m=f_val[j], real_spend_gbp_m=f_val[j] / md.deflator[t]))
+    for j in range(len(g_idx)):
+        r = g_idx.iloc[j]
+        p = md.programmes.index(r["programme"])
+        t = md.years.index(r["year"])
+        rows.append(dict(year=r["year"], department="mission_fund", programme=r["programme"],
+                         category=progs[p].category, pie=progs[p].pie, funding="mission_fund",
+                         spend_gbp_m=g_val[j], real_spend_gbp_m=g_val[j] / md.deflator[t]))
+    df = pd.DataFrame(rows, columns=["year", "department", "programme", "category", "pie", "funding",
+                                     "spend_gbp_m", "real_spend_gbp_m"])
+    order = {p: i for i, p in enumerate(md.programmes)}
+    df["_p"] = df["programme"].map(order)
+    df = df.sort_values(["year", "_p", "funding", "department"], kind="stable").drop(columns="_p")
+    return df.reset_index(drop=True)
+
+
+def departments(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
+    md, e = model.data, model.expr
+    T, D = md.T, md.D
+    lim = (e.limit @ x).reshape(D, 2, T)
+    spend = (e.dept_spend @ x).reshape(D, 2, T)
+    pie = (e.dept_pie @ x).reshape(D, T)
+    rows = []
+    for t in range(T):
+        for d in range(D):
+            rows.append(dict(
+                year=md.years[t], department=md.departments[d],
+                rdel_gbp_m=lim[d, 0, t], cdel_gbp_m=lim[d, 1, t],
+                rdel_spend_gbp_m=spend[d, 0, t], cdel_spend_gbp_m=spend[d, 1, t],
+                pie_gbp_m=pie[d, t], pie_floor_gbp_m=md.dept_pie_floor[d] * md.deflator[t],
+                baseline_gbp_m=md.dept_baseline[d].sum() * md.deflator[t],
+                real_floor_gbp_m=md.dept_real_floor[d] * md.dept_baseline[d].sum() * md.deflator[t]))
+    return pd.DataFrame(rows)
+
+
+def missions(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
+    md, inst = model.data, model.instance
+    xv = _block(model, x, "x").reshape(-1, md.T)
+    gains = mission_gains(md, xv)
+    rows = []
+    for m, mission in enumerate(inst.settings.missions):
+        sign = 1.0 if mission.higher_is_better else -1.0
+        for t in range(md.T + md.K):
+            if t >= md.T and abs(gains[m, t]) < 1e-12:
+                continue
+            base = mission.baseline_value + mission.baseline_trend_per_year * t
+            rows.append(dict(
+                year=_label(md, t), mission=mission.id, metric=mission.metric,
+                unit=mission.metric_unit, baseline_value=base, value=base + sign * gains[m, t],
+                gain=gains[m, t], in_horizon=t < md.T,
+                discounted_value=md.weight[m] * md.delta[m, t] * gains[m, t]))
+    return pd.DataFrame(rows)
+
+
+def _label(md, t: int) -> str:
+    if t < md.T:
+        return md.years[t]
+    start = int(md.years[0][:4]) + t
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def fiscal(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
+    md, e, s = model.data, model.expr, model.instance.settings
+    T, F, fr = md.T, md.fiscal, s.fiscal_rules
+    dels = (e.del_total @ x).reshape(2, T)
+    saving = e.ame_saving @ x + e.ame_saving_const
+    nb = model.lp.var_blocks["psnfl"]
+    N = x[nb.start:nb.start + T]
+    N_prev = np.concatenate([[fr.psnfl_initial_gbp_m], N[:-1]])
+    Y = F["gdp_gbp_m"]
+    Y_prev = np.concatenate([[fr.gdp_initial_gbp_m], Y[:-1]])
+    ame_current = F["ame_current_gbp_m"] - saving
+    cb = F["receipts_gbp_m"] - dels[0] - ame_current - F["depreciation_gbp_m"]
+    margin = cb - fr.stability_rule.required_margin_gbp_m
+    welfare = F["welfare_capped_gbp_m"] - saving
+    env_r, env_c = F["rdel_envelope_gbp_m"], F["cdel_envelope_gbp_m"]
+    return pd.DataFrame(dict(
+        year=md.years, gdp_gbp_m=Y, receipts_gbp_m=F["receipts_gbp_m"],
+        rdel_gbp_m=dels[0], cdel_gbp_m=dels[1],
+        rdel_envelope_gbp_m=env_r, cdel_envelope_gbp_m=env_c,
+        ame_gbp_m=ame_current + F["ame_capital_gbp_m"], ame_current_gbp_m=ame_current,
+        ame_saving_gbp_m=saving, depreciation_gbp_m=F["depreciation_gbp_m"],
+        current_balance_gbp_m=cb, stability_margin_gbp_m=margin,
+        stability_target=[y in fr.stability_rule.target_years for y in md.years],
+        psnfl_gbp_m=N, psnfl_pct_gdp=100.0 * N / Y,
+        investment_margin_gbp_m=(Y / Y_prev) * N_prev - N,
+        investment_target=[y in fr.investment_rule.target_years for y in md.years],
+        welfare_capped_gbp_m=welfare, welfare_cap_gbp_m=F["welfare_cap_gbp_m"],
+        headroom_gbp_m=margin - fr.headroom_gbp_m,
+    ))
+
+
+def shadow_prices(model: AllocationModel, row_dual: np.ndarray | None, row_activity: np.ndarray,
+                  tol: float = 1e-7) -> pd.DataFrame:
+    """Mission value of relaxing each policy constraint by one unit (£1m), and its slack."""
+    lp = model.lp
+    labels = lp.row_labels()
+    lo, hi = lp.row_lower, lp.row_upper
+    slack = np.minimum(np.where(np.isfinite(hi), hi - row_activity, np.inf),
+                       np.where(np.isfinite(lo), row_activity - lo, np.inf))
+    price = np.abs(row_dual) if row_dual is not None else np.full(lp.m, np.nan)
+    price = np.where(price < tol, 0.0, price)
+    df = labels.rename(columns={"family": "constraint"})
+    df["shadow_price"] = price
+    df["slack"] = np.where(np.abs(slack) < 1e-6, 0.0, slack)
+    df["binding"] = (df["slack"] <= 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(hi), hi, lo))))
+    df = df[~df["structural"]].drop(columns="structural")
+    return df.reset_index(drop=True)[["constraint", "year", "subject", "category", "shadow_price",
+                                      "slack", "binding"]]
+
+
+def row_table(model: AllocationModel) -> pd.DataFrame:
+    return model.lp.row_labels()
+
+
+__all__ = ["allocations", "departments", "missions", "fiscal", "shadow_prices", "CATEGORIES"]

@@ -1,0 +1,180 @@
+"""Cross-reference and shape checks on a parsed instance.
+
+Single-row checks (types, signs, NaN/inf, unknown keys) are done by the pydantic
+schema; this module checks what only the whole instance can show: ids unique and
+known, response curves concave, lag profiles summing to <= 1, years on the horizon.
+Row numbers are CSV line numbers (header = line 1), so they match the file a user opens.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
+
+from allocator.errors import InstanceError, Problem
+from allocator.schema import parse_year_label
+
+if TYPE_CHECKING:
+    from allocator.schema import Instance
+
+TOL = 1e-9
+
+
+def _row(i: int) -> str:
+    return f"row {i + 2}"
+
+
+def _duplicates(items, key: str, file: str, problems: list[Problem]) -> set:
+    seen = Counter(getattr(x, key) for x in items)
+    ids = set()
+    for i, x in enumerate(items):
+        v = getattr(x, key)
+        if seen[v] > 1:
+            problems.append(Problem(file, f"{_row(i)}, field '{key}'", v, "duplicate id"))
+        ids.add(v)
+    return ids
+
+
+def check_cross_references(inst: "Instance") -> None:
+    """Raise :class:`InstanceError` listing every cross-reference problem found."""
+    p: list[Problem] = []
+    s = inst.settings
+    years = s.horizon.labels
+    yset = set(years)
+
+    mission_ids = set()
+    for i, m in enumerate(s.missions):
+        if m.id in mission_ids:
+            p.append(Problem("instance.yaml", f"field 'missions[{i}].id'", m.id, "duplicate id"))
+        mission_ids.add(m.id)
+
+    dept_ids = _duplicates(inst.departments, "id", "departments.csv", p)
+    prog_ids = _duplicates(inst.programmes, "id", "programmes.csv", p)
+    lag_ids = {lw.profile for lw in inst.lag_profiles}
+
+    for i, prog in enumerate(inst.programmes):
+        for o in prog.owners:
+            if o not in dept_ids:
+                p.append(Problem("programmes.csv", f"{_row(i)}, field 'owners'", o,
+                                 f"unknown department (programme '{prog.id}')"))
+        if len(set(prog.owners)) != len(prog.owners):
+            p.append(Problem("programmes.csv", f"{_row(i)}, field 'owners'", ";".join(prog.owners),
+                             "a department is listed twice"))
+        if prog.lag_profile not in lag_ids:
+            p.append(Problem("programmes.csv", f"{_row(i)}, field 'lag_profile'", prog.lag_profile,
+                             "unknown lag profile"))
+
+    # lag profiles: unique lags, sum <= 1
+    sums: dict[str, float] = defaultdict(float)
+    lag_seen: set = set()
+    for i, lw in enumerate(inst.lag_profiles):
+        if (lw.profile, lw.lag) in lag_seen:
+            p.append(Problem("lags.csv", f"{_row(i)}, field 'lag'", lw.lag,
+                             f"lag listed twice in profile '{lw.profile}'"))
+        lag_seen.add((lw.profile, lw.lag))
+        sums[lw.profile] += lw.weight
+    for prof, total in sums.items():
+        if total > 1 + 1e-6:
+            p.append(Problem("lags.csv", f"profile '{prof}'", round(total, 6),
+                             "lag weights sum to more than 1"))
+
+    # segments: references, consecutive numbering, equal widths across missions, concavity
+    curves: dict[tuple[str, str], list[tuple[int, float, float, int]]] = defaultdict(list)
+    for i, seg in enumerate(inst.segments):
+        if seg.programme not in prog_ids:
+            p.append(Problem("segments.csv", f"{_row(i)}, field 'programme'", seg.programme,
+                             "unknown programme"))
+            continue
+        if seg.mission not in mission_ids:
+            p.append(Problem("segments.csv", f"{_row(i)}, field 'mission'", seg.mission,
+                             "unknown mission"))
+            continue
+        curves[(seg.programme, seg.mission)].append((seg.segment, seg.width_gbp_m,
+                                                     seg.gain_per_gbp_m, i))
+    widths_by_prog: dict[str, dict[int, tuple[float, int, str]]] = defaultdict(dict)
+    for (prog, mission), rows in curves.items():
+        rows.sort()
+        numbers = [r[0] for r in rows]
+        if numbers != list(range(1, len(rows) + 1)):
+            p.append(Problem("segments.csv", f"{_row(rows[0][3])}, field 'segment'", numbers,
+                             f"segments of ({prog}, {mission}) must be numbered 1..n once each"))
+            continue
+        for (k, w, g, i), (_, _, g_prev, _) in zip(rows[1:], rows[:-1]):
+            if g > g_prev + TOL:
+                p.append(Problem("segments.csv", f"{_row(i)}, field 'gain_per_gbp_m'", g,
+                                 f"non-concave response for ({prog}, {mission}): segment {k} gains "
+                                 f"more per £m than segment {k - 1} ({g_prev})"))
+        for k, w, g, i in rows:
+            known = widths_by_prog[prog].get(k)
+            if known is None:
+                widths_by_prog[prog][k] = (w, i, mission)
+            elif abs(known[0] - w) > 1e-6 * max(1.0, abs(w)):
+                p.append(Problem("segments.csv", f"{_row(i)}, field 'width_gbp_m'", w,
+                                 f"segment {k} of programme '{prog}' has width {known[0]} for mission "
+                                 f"'{known[2]}'; every mission must use the same widths"))
+    for prog, by_k in widths_by_prog.items():
+        ks = sorted(by_k)
+        for (pp, m), rows in curves.items():
+            if pp == prog and len(rows) != len(ks):
+                p.append(Problem("segments.csv", f"{_row(rows[0][3])}, field 'segment'", len(rows),
+                                 f"programme '{prog}' has {len(ks)} segments for another mission but "
+                                 f"{len(rows)} for '{m}'"))
+
+    # fiscal table: each horizon year exactly once
+    seen_years: Counter = Counter()
+    for i, fy in enumerate(inst.fiscal):
+        seen_years[fy.year] += 1
+        if fy.year not in yset:
+            p.append(Problem("fiscal.csv", f"{_row(i)}, field 'year'", fy.year,
+                             f"year is off the horizon {years[0]}..{years[-1]}"))
+        elif seen_years[fy.year] > 1:
+            p.append(Problem("fiscal.csv", f"{_row(i)}, field 'year'", fy.year, "year listed twice"))
+    for y in years:
+        if seen_years[y] == 0:
+            p.append(Problem("fiscal.csv", "field 'year'", y, "horizon year missing from the table"))
+    if s.mode == "envelope" and s.constraints.del_envelope:
+        for i, fy in enumerate(inst.fiscal):
+            for col in ("rdel_envelope_gbp_m", "cdel_envelope_gbp_m"):
+                if getattr(fy, col) is None:
+                    p.append(Problem("fiscal.csv", f"{_row(i)}, field '{col}'", None,
+                                     "envelope mode needs a DEL envelope every year"))
+
+    # years named in instance.yaml must lie on the horizon
+    def _years(field: str, labels) -> None:
+        for j, y in enumerate(labels or []):
+            if y not in yset:
+                p.append(Problem("instance.yaml", f"field '{field}[{j}]'", y,
+                                 f"year is off the horizon {years[0]}..{years[-1]}"))
+
+    fr = s.fiscal_rules
+    _years("fiscal_rules.stability_rule.target_years", fr.stability_rule.target_years)
+    _years("fiscal_rules.investment_rule.target_years", fr.investment_rule.target_years)
+    _years("fiscal_rules.welfare_cap_years", fr.welfare_cap_years)
+    if s.price_base is not None and s.price_base != years[0]:
+        p.append(Problem("instance.yaml", "field 'price_base'", s.price_base,
+                         f"the price base must be the first horizon year {years[0]}"))
+
+    # spending review periods: on the horizon, ordered, contiguous, covering every year
+    pos = {y: i for i, y in enumerate(years)}
+    covered: list[str] = []
+    for j, per in enumerate(s.spending_reviews):
+        bad = False
+        for f in ("start", "end"):
+            if getattr(per, f) not in yset:
+                p.append(Problem("instance.yaml", f"field 'spending_reviews[{j}].{f}'",
+                                 getattr(per, f), f"year is off the horizon {years[0]}..{years[-1]}"))
+                bad = True
+        if bad:
+            continue
+        if parse_year_label(per.end) < parse_year_label(per.start):
+            p.append(Problem("instance.yaml", f"field 'spending_reviews[{j}].end'", per.end,
+                             "period ends before it starts"))
+            continue
+        covered.extend(years[pos[per.start]: pos[per.end] + 1])
+    if covered and covered != years:
+        p.append(Problem("instance.yaml", "field 'spending_reviews'",
+                         [f"{q.start}..{q.end}" for q in s.spending_reviews],
+                         "periods must be in order and cover every horizon year exactly once"))
+
+    if p:
+        raise InstanceError(p)

@@ -1,0 +1,192 @@
+"""The core allocation LP (docs/formulation.md, sections 2-5).
+
+``build_allocation_model(instance)`` creates the variables, the shared linear
+expressions (real spend q, department-funded spend, Mission Fund spend, settlement
+limits, DEL totals, AME savings) and then adds each switched-on constraint family from
+:mod:`models.constraints` and the objective from :mod:`models.objective`. Building is
+vectorised: every family is one sparse matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from allocator.schema import Instance
+
+from . import objective
+from .constraints import FAMILIES
+from .data import CATEGORIES, ModelData, model_data
+from .lp import INF, LinearProgram
+
+
+@dataclass
+class Expressions:
+    """Linear expressions shared by several constraint families, each (rows × n)."""
+
+    q: sp.csr_matrix  # real spend, row p*T + t
+    cash: sp.csr_matrix  # cash spend π_t q_pt, row p*T + t
+    dept_spend: sp.csr_matrix  # cash spend funded by department d, category c: row (2d+c)T + t
+    dept_pie: sp.csr_matrix  # cash PIE spend funded by department d: row d*T + t
+    mission_fund: sp.csr_matrix  # Mission Fund cash spend, category c: row c*T + t
+    limit: sp.csr_matrix  # settlement limit of department d, category c in year t
+    del_total: sp.csr_matrix  # total DEL (limits + Mission Fund), category c: row c*T + t
+    ame_saving: sp.csr_matrix  # welfare AME saved in year t (variable part)
+    ame_saving_const: np.ndarray  # minus the saving of baseline spend (constant part), (T,)
+
+
+@dataclass
+class AllocationModel:
+    instance: Instance
+    data: ModelData
+    lp: LinearProgram
+    expr: Expressions
+
+
+def _select(rows: np.ndarray, cols: np.ndarray, vals, shape) -> sp.csr_matrix:
+    return sp.csr_matrix((np.broadcast_to(vals, rows.shape).astype(float), (rows, cols)), shape=shape)
+
+
+def build_allocation_model(inst: Instance) -> AllocationModel:
+    md = model_data(inst)
+    s = inst.settings
+    T, P, D, N = md.T, md.P, md.D, len(md.piece_prog)
+    lp = LinearProgram()
+    years = np.array(md.years)
+
+    # -- variables ------------------------------------------------------------------
+    # x[i,t]: real £m on response piece i in year t (0 <= x <= width)
+    xi = pd.DataFrame({
+        "programme": np.repeat(np.array(md.programmes)[md.piece_prog], T),
+        "segment": np.repeat(md.piece_seg, T),
+        "year": np.tile(years, N),
+    })
+    x = lp.add_variables("x", xi, 0.0, np.repeat(md.piece_width, T))
+
+    use_mf = s.constraints.mission_fund and s.mission_fund.max_share_of_del > 0
+    split = [p for p in range(P) if len(md.prog_owners[p]) > 1 or (use_mf and md.prog_mf[p])]
+    f_rows = [(p, d) for p in split for d in md.prog_owners[p]]
+    fi = pd.DataFrame({
+        "programme": np.repeat([md.programmes[p] for p, _ in f_rows], T),
+        "department": np.repeat([md.departments[d] for _, d in f_rows], T),
+        "year": np.tile(years, len(f_rows)),
+    })
+    f = lp.add_variables("funding", fi, 0.0, INF)
+    mf_progs = [p for p in range(P) if use_mf and md.prog_mf[p]]
+    gi = pd.DataFrame({"programme": np.repeat([md.programmes[p] for p in mf_progs], T),
+                       "year": np.tile(years, len(mf_progs))})
+    g = lp.add_variables("mission_fund", gi, 0.0, INF)
+    Kp = len(md.periods)
+    si = pd.DataFrame([(md.departments[d], md.periods[k][0], CATEGORIES[c])
+                       for d in range(D) for k in range(Kp) for c in range(2)],
+                      columns=["department", "period", "category"])
+    settle = lp.add_variables("settlement", si, 0.0, INF)
+    psnfl = lp.add_variables("psnfl", pd.DataFrame({"year": years}), -INF, INF)
+
+    # -- shared expressions ---------------------------------------------------------
+    pi = md.deflator
+    xcols = np.arange(N * T)
+    q_local = _select(md.piece_prog[xcols // T] * T + xcols % T, xcols, 1.0, (P * T, N * T))
+    q = lp.column_matrix(x, q_local)
+    pi_rows = sp.diags(np.tile(pi, P))
+    cash = (pi_rows @ q).tocsr()
+
+    # department-funded cash spend: single-funded programmes through q, split ones through f
+    rows, cols, vals = [], [], []
+    split_set = set(split)
+    for p in range(P):
+        if p in split_set:
+            continue
+        d, c = md.prog_owners[p][0], md.prog_category[p]
+        for t in range(T):
+            rows.append((2 * d + c) * T + t); cols.append(p * T + t); vals.append(1.0)
+    dept_from_cash = sp.csr_matrix((vals, (rows, cols)), shape=(2 * D * T, P * T)) @ cash
+    rows, cols = [], []
+    for j, (p, d) in enumerate(f_rows):
+        c = md.prog_category[p]
+        for t in range(T):
+            rows.append((2 * d + c) * T + t); cols.append(j * T + t)
+    dept_from_f = lp.column_matrix(f, _select(np.array(rows, dtype=int), np.array(cols, dtype=int),
+                                              1.0, (2 * D * T, len(f_rows) * T)))
+    dept_spend = (dept_from_cash + dept_from_f).tocsr()
+
+    # PIE spend funded by each department (both categories)
+    rows, cols, vals = [], [], []
+    for p in np.flatnonzero(md.prog_pie):
+        if p in split_set:
+            continue
+        d = md.prog_owners[p][0]
+        for t in range(T):
+            rows.append(d * T + t); cols.append(p * T + t); vals.append(1.0)
+    pie_cash = sp.csr_matrix((vals, (rows, cols)), shape=(D * T, P * T)) @ cash
+    rows, cols = [], []
+    for j, (p, d) in enumerate(f_rows):
+        if md.prog_pie[p]:
+            for t in range(T):
+                rows.append(d * T + t); cols.append(j * T + t)
+    pie_f = lp.column_matrix(f, _select(np.array(rows, dtype=int), np.array(cols, dtype=int), 1.0,
+                                        (D * T, len(f_rows) * T)))
+    dept_pie = (pie_cash + pie_f).tocsr()
+
+    rows = [md.prog_category[p] * T + t for p in mf_progs for t in range(T)]
+    mission_fund = lp.column_matrix(g, _select(np.array(rows, dtype=int), np.arange(len(mf_progs) * T),
+                                               1.0, (2 * T, len(mf_progs) * T)))
+
+    # settlement limit in year t: S[d,k(t),c] · π_t / π_{first year of k}
+    rows, cols, vals = [], [], []
+    for d in range(D):
+        for c in range(2):
+            for t in range(T):
+                k = md.period_of_year[t]
+                rows.append((2 * d + c) * T + t)
+                cols.append((d * Kp + k) * 2 + c)
+                vals.append(pi[t] / pi[md.periods[k][1]])
+    limit = lp.column_matrix(settle, sp.csr_matrix((vals, (rows, cols)), shape=(2 * D * T, settle.size)))
+    sum_depts = sp.csr_matrix((np.ones(2 * D * T), (np.tile(np.arange(2 * T), D), np.arange(2 * D * T))),
+                              shape=(2 * T, 2 * D * T))
+    del_total = (sum_depts @ limit + mission_fund).tocsr()
+
+    # AME saving in year t: Σ_p a_p π_t Σ_{τ<=t} ℓ_p[t-τ] (q_pτ − b_p)
+    rows, cols, vals = [], [], []
+    const = np.zeros(T)
+    for p in np.flatnonzero(md.prog_ame_saving > 0):
+        a = md.prog_ame_saving[p]
+        for t in range(T):
+            for tau in range(max(0, t - md.K), t + 1):
+                w = md.lag[p, t - tau]
+                if w:
+                    rows.append(t); cols.append(p * T + tau); vals.append(a * pi[t] * w)
+                    const[t] -= a * pi[t] * w * md.prog_baseline[p]
+    ame_saving = (sp.csr_matrix((vals, (rows, cols)), shape=(T, P * T)) @ q).tocsr()
+
+    # Mission Fund funding balance (structural): Σ_d f_pdt + g_pt − π_t q_pt = 0
+    if split:
+        rows, cols = [], []
+        for j, (p, d) in enumerate(f_rows):
+            for t in range(T):
+                rows.append(split.index(p) * T + t); cols.append(j * T + t)
+        A = lp.column_matrix(f, _select(np.array(rows, dtype=int), np.array(cols, dtype=int), 1.0,
+                                        (len(split) * T, len(f_rows) * T)))
+        if mf_progs:
+            rows = [split.index(p) * T + t for p in mf_progs for t in range(T)]
+            A = A + lp.column_matrix(g, _select(np.array(rows, dtype=int), np.arange(len(mf_progs) * T),
+                                                1.0, (len(split) * T, len(mf_progs) * T)))
+        pick = _select(np.arange(len(split) * T),
+                       np.array([p * T + t for p in split for t in range(T)]), 1.0,
+                       (len(split) * T, P * T))
+        A = A - pick @ cash
+        labels = pd.DataFrame({"year": np.tile(years, len(split)),
+                               "subject": np.repeat([md.programmes[p] for p in split], T)})
+        lp.add_constraints("funding_balance", A, 0.0, 0.0, labels, structural=True)
+
+    expr = Expressions(q=q.tocsr(), cash=cash, dept_spend=dept_spend, dept_pie=dept_pie,
+                       mission_fund=mission_fund.tocsr(), limit=limit.tocsr(), del_total=del_total,
+                       ame_saving=ame_saving, ame_saving_const=const)
+    model = AllocationModel(inst, md, lp, expr)
+    for family in FAMILIES:
+        family.add(model)
+    objective.set_objective(model)
+    return model

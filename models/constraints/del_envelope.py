@@ -1,0 +1,22 @@
+"""Total DEL envelope per year and category (family ``del_envelope``; envelope mode only).
+
+    Σ_d L[d,c,t] + MF[c,t] <= E[c,t]        for c ∈ {resource, capital}, every t
+
+MF[c,t] is Mission Fund spend on category-c programmes: the Fund counts within DEL.
+In ``fiscal`` mode there is no envelope and the fiscal rules bind instead.
+"""
+
+import numpy as np
+import pandas as pd
+
+from ..data import CATEGORIES
+
+
+def add(model) -> None:
+    md, lp, e, s = model.data, model.lp, model.expr, model.instance.settings
+    if s.mode != "envelope" or not s.constraints.del_envelope:
+        return
+    rhs = np.concatenate([md.fiscal["rdel_envelope_gbp_m"], md.fiscal["cdel_envelope_gbp_m"]])
+    labels = pd.DataFrame({"year": np.tile(md.years, 2), "subject": "total DEL",
+                           "category": np.repeat(CATEGORIES, md.T)})
+    lp.add_constraints("del_envelope", e.del_total, -np.inf, rhs, labels)

@@ -1,0 +1,58 @@
+"""Fiscal rules (families ``psnfl_definition`` [structural], ``stability_rule``, ``investment_rule``).
+
+Totals: RDEL_t = Σ_d L[d,resource,t] + MF[resource,t], CDEL_t likewise; current AME net
+of invest-to-save savings is A_t − sav_t.
+
+Stability rule (current budget), in its target years, with headroom H:
+
+    CB_t = R_t − RDEL_t − (A_t − sav_t) − Dep_t >= m + H
+
+PSNFL carried year to year (structural definition, all years):
+
+    N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t) + A^K_t − R_t + O_t
+
+(depreciation cancels between the current deficit and net investment). Investment rule,
+PSNFL falling as a share of GDP in its target years, with headroom H (£m of PSNFL):
+
+    N_t − (Y_t / Y_{t−1}) N_{t−1} <= −H
+"""
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+
+def add(model) -> None:
+    md, lp, e, s = model.data, model.lp, model.expr, model.instance.settings
+    fr, on, T, F = s.fiscal_rules, s.constraints, md.T, md.fiscal
+    H = fr.headroom_gbp_m
+    rdel, cdel = e.del_total[:T], e.del_total[T:]
+    nb = lp.var_blocks["psnfl"]
+    N = lp.column_matrix(nb, sp.eye(T))
+    N_prev = lp.column_matrix(nb, sp.eye(T, k=-1))
+
+    # N_t − N_{t−1} − RDEL_t − CDEL_t + sav_t = A_t + A^K_t − R_t + O_t − sav_const_t  (+N_0 at t=0)
+    rhs = (F["ame_current_gbp_m"] + F["ame_capital_gbp_m"] - F["receipts_gbp_m"]
+           + F["other_psnfl_flows_gbp_m"] - e.ame_saving_const)
+    rhs[0] += fr.psnfl_initial_gbp_m
+    lp.add_constraints("psnfl_definition", N - N_prev - rdel - cdel + e.ame_saving, rhs, rhs,
+                       pd.DataFrame({"year": md.years, "subject": "PSNFL"}), structural=True)
+
+    if on.stability_rule and fr.stability_rule.target_years:
+        ts = np.array([md.years.index(y) for y in fr.stability_rule.target_years], dtype=int)
+        # −RDEL_t + sav_t >= m + H − R_t + A_t + Dep_t − sav_const_t
+        lo = (fr.stability_rule.required_margin_gbp_m + H - F["receipts_gbp_m"]
+              + F["ame_current_gbp_m"] + F["depreciation_gbp_m"] - e.ame_saving_const)
+        lp.add_constraints("stability_rule", (-rdel + e.ame_saving)[ts], lo[ts], np.inf,
+                           pd.DataFrame({"year": np.array(md.years)[ts], "subject": "current budget"}))
+
+    if on.investment_rule and fr.investment_rule.target_years:
+        ts = np.array([md.years.index(y) for y in fr.investment_rule.target_years], dtype=int)
+        Y = F["gdp_gbp_m"]
+        Y_prev = np.concatenate([[fr.gdp_initial_gbp_m], Y[:-1]])
+        ratio = Y / Y_prev
+        A = N - sp.diags(ratio) @ N_prev
+        hi = np.full(T, -H)
+        hi[0] += ratio[0] * fr.psnfl_initial_gbp_m
+        lp.add_constraints("investment_rule", A[ts], -np.inf, hi[ts],
+                           pd.DataFrame({"year": np.array(md.years)[ts], "subject": "PSNFL/GDP"}))

@@ -1,0 +1,30 @@
+"""Ramp limits on year-to-year change in real spend (family ``ramp_limit``).
+
+    −R_p <= q[p,0] − b_p     <= R_p                   (from the baseline into year 1)
+    −R_p <= q[p,t] − q[p,t-1] <= R_p   for t = 1..T-1
+
+for every programme with a ramp limit R_p (real £m per year); b_p is baseline spend.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._labels import by_subject_year, rows_for
+
+
+def add(model) -> None:
+    md, lp, e = model.data, model.lp, model.expr
+    if not model.instance.settings.constraints.ramp_limits:
+        return
+    T = md.T
+    ps = np.flatnonzero(np.isfinite(md.prog_ramp))
+    if len(ps) == 0:
+        return
+    # difference operator on each programme's T-block: row t = q_t − q_{t-1} (q_{-1} is constant)
+    diff = sp.eye(T) - sp.eye(T, k=-1)
+    A = sp.kron(sp.eye(len(ps)), diff, format="csr") @ e.q[rows_for(ps, T)]
+    shift = np.zeros((len(ps), T))
+    shift[:, 0] = md.prog_baseline[ps]
+    r = np.repeat(md.prog_ramp[ps], T)
+    lp.add_constraints("ramp_limit", A, -r + shift.ravel(), r + shift.ravel(),
+                       by_subject_year(np.array(md.programmes)[ps], md.years))

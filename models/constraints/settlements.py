@@ -1,0 +1,30 @@
+"""Departmental settlements (family ``settlement``).
+
+Each department d gets a settlement per category c. With ``settlement_profile: annual``
+(default) it is a limit for every year, S[d,c,t] = L[d,c,t] (the SR tables' profile).
+With ``flat_real`` it is one figure per Spending Review period k, S[d,k,c] (cash £m at
+the prices of the period's first year k0), flat in real terms, so the limit in year
+t ∈ k is L[d,c,t] = S[d,k,c] · π_t / π_k0. Department-funded spend stays within it:
+
+    Σ_{p owned by d, cat c} spend_funded_by_d[p,t] − L[d,c,t] <= 0      for all d, c, t
+
+With the ``settlements`` switch off the row becomes an equality (limits are simply what
+departments spend; no settlement can be left unspent).
+"""
+
+import numpy as np
+import pandas as pd
+
+from ..data import CATEGORIES
+
+
+def add(model) -> None:
+    md, lp, e = model.data, model.lp, model.expr
+    T, D = md.T, md.D
+    labels = pd.DataFrame({
+        "year": np.tile(md.years, 2 * D),
+        "subject": np.repeat(md.departments, 2 * T),
+        "category": np.tile(np.repeat(CATEGORIES, T), D),
+    })
+    lo = -np.inf if model.instance.settings.constraints.settlements else 0.0
+    lp.add_constraints("settlement", e.dept_spend - e.limit, lo, 0.0, labels)

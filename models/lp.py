@@ -1,0 +1,156 @@
+"""A sparse linear program assembled from named blocks.
+
+Columns are added in named blocks (``x``, ``settlement`` …) with bounds; rows are added
+in named *families* (``del_envelope``, ``stability_rule`` …) as sparse matrices over all
+columns, with lower/upper bounds and one label per row (year, subject, category). The
+finished program is
+
+    maximise  c·x + c0   subject to   lo <= A x <= hi,   l <= x <= u
+
+and is handed to a solver back-end as CSC arrays. Keeping names on every row is what
+lets results speak in the policy's words (shadow prices, binding constraints, the
+elastic explanation of infeasibility).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+INF = np.inf
+
+
+@dataclass
+class VarBlock:
+    name: str
+    start: int
+    size: int
+    index: pd.DataFrame  # one row per column, descriptive keys
+
+    @property
+    def cols(self) -> np.ndarray:
+        return np.arange(self.start, self.start + self.size)
+
+
+@dataclass
+class RowBlock:
+    family: str
+    start: int
+    size: int
+    labels: pd.DataFrame  # columns: year, subject, category
+    structural: bool = False  # definitions (not policy rules): never relaxed or priced
+
+
+@dataclass
+class LinearProgram:
+    n: int = 0
+    lb: list = field(default_factory=list)
+    ub: list = field(default_factory=list)
+    var_blocks: dict = field(default_factory=dict)
+    row_blocks: list = field(default_factory=list)
+    _A_parts: list = field(default_factory=list)
+    _lo_parts: list = field(default_factory=list)
+    _hi_parts: list = field(default_factory=list)
+    m: int = 0
+    # objective: split into in-horizon and terminal parts for reporting
+    cost_in_horizon: np.ndarray | None = None
+    cost_terminal: np.ndarray | None = None
+    constant_in_horizon: float = 0.0
+    constant_terminal: float = 0.0
+    _A: sp.csc_matrix | None = None
+
+    # ------------------------------------------------------------------ columns
+    def add_variables(self, name: str, index: pd.DataFrame, lb, ub) -> VarBlock:
+        size = len(index)
+        block = VarBlock(name, self.n, size, index.reset_index(drop=True))
+        self.lb.append(np.broadcast_to(np.asarray(lb, dtype=float), (size,)).copy())
+        self.ub.append(np.broadcast_to(np.asarray(ub, dtype=float), (size,)).copy())
+        self.var_blocks[name] = block
+        self.n += size
+        return block
+
+    def column_matrix(self, block: VarBlock, local: sp.spmatrix) -> sp.csr_matrix:
+        """Embed a (rows × block.size) matrix into (rows × n) at the block's columns."""
+        local = sp.csr_matrix(local)
+        out = sp.csr_matrix((local.data, local.indices + block.start, local.indptr),
+                            shape=(local.shape[0], self.n))
+        return out
+
+    # ------------------------------------------------------------------ rows
+    def add_constraints(self, family: str, A: sp.spmatrix, lo, hi, labels: pd.DataFrame,
+                        structural: bool = False) -> RowBlock | None:
+        A = sp.csr_matrix(A)
+        size = A.shape[0]
+        if size == 0:
+            return None
+        if A.shape[1] != self.n:
+            raise ValueError(f"{family}: matrix has {A.shape[1]} columns, program has {self.n}")
+        lo = np.broadcast_to(np.asarray(lo, dtype=float), (size,)).copy()
+        hi = np.broadcast_to(np.asarray(hi, dtype=float), (size,)).copy()
+        labels = labels.reset_index(drop=True).copy()
+        for col in ("year", "subject", "category"):
+            if col not in labels:
+                labels[col] = ""
+        block = RowBlock(family, self.m, size, labels[["year", "subject", "category"]], structural)
+        self.row_blocks.append(block)
+        self._A_parts.append(A)
+        self._lo_parts.append(lo)
+        self._hi_parts.append(hi)
+        self.m += size
+        self._A = None
+        return block
+
+    # ------------------------------------------------------------------ finished arrays
+    @property
+    def col_lower(self) -> np.ndarray:
+        return np.concatenate(self.lb) if self.lb else np.zeros(0)
+
+    @property
+    def col_upper(self) -> np.ndarray:
+        return np.concatenate(self.ub) if self.ub else np.zeros(0)
+
+    @property
+    def row_lower(self) -> np.ndarray:
+        return np.concatenate(self._lo_parts) if self._lo_parts else np.zeros(0)
+
+    @property
+    def row_upper(self) -> np.ndarray:
+        return np.concatenate(self._hi_parts) if self._hi_parts else np.zeros(0)
+
+    @property
+    def A(self) -> sp.csc_matrix:
+        if self._A is None:
+            parts = [p if p.shape[1] == self.n else sp.hstack(
+                [p, sp.csr_matrix((p.shape[0], self.n - p.shape[1]))]) for p in self._A_parts]
+            self._A = (sp.vstack(parts, format="csc") if parts
+                       else sp.csc_matrix((0, self.n)))
+            self._A.sort_indices()
+        return self._A
+
+    @property
+    def cost(self) -> np.ndarray:
+        return self.cost_in_horizon + self.cost_terminal
+
+    @property
+    def constant(self) -> float:
+        return self.constant_in_horizon + self.constant_terminal
+
+    def row_labels(self) -> pd.DataFrame:
+        """One row per constraint: family, year, subject, category, structural."""
+        frames = []
+        for b in self.row_blocks:
+            f = b.labels.copy()
+            f.insert(0, "family", b.family)
+            f["structural"] = b.structural
+            frames.append(f)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=["family", "year", "subject", "category", "structural"])
+
+    def family(self, name: str) -> RowBlock | None:
+        for b in self.row_blocks:
+            if b.family == name:
+                return b
+        return None

@@ -1,0 +1,127 @@
+"""HiGHS through highspy: the default and fastest path.
+
+The LP arrays from :class:`allocator.models.LinearProgram` are passed in one
+``passModel`` call (no modelling-layer translation). The loaded model stays in the
+back-end, so sweeps and re-plans change row/column bounds or costs and re-solve warm
+from the previous basis instead of rebuilding.
+"""
+
+from __future__ import annotations
+
+import time
+
+import highspy
+import numpy as np
+
+from .base import SolveOutput, SolverStatus
+
+_STATUS = {
+    "kOptimal": SolverStatus.OPTIMAL,
+    "kInfeasible": SolverStatus.INFEASIBLE,
+    "kUnbounded": SolverStatus.UNBOUNDED,
+    "kUnboundedOrInfeasible": SolverStatus.INFEASIBLE,
+    "kTimeLimit": SolverStatus.TIME_LIMIT,
+    "kIterationLimit": SolverStatus.ITERATION_LIMIT,
+}
+
+
+def highs_version() -> str:
+    h = highspy.Highs()
+    try:
+        return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+    except AttributeError:  # pragma: no cover
+        return getattr(highspy, "__version__", "unknown")
+
+
+def _clip_inf(a: np.ndarray) -> np.ndarray:
+    inf = highspy.kHighsInf
+    return np.clip(np.asarray(a, dtype=float), -inf, inf)
+
+
+class HighsBackend:
+    name = "highs"
+
+    def __init__(self, time_limit_s: float | None = None, mip_gap: float | None = None,
+                 threads: int | None = None, presolve: bool = True, verbose: bool = False):
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", bool(verbose))
+        if time_limit_s is not None:
+            self.h.setOptionValue("time_limit", float(time_limit_s))
+        if mip_gap is not None:
+            self.h.setOptionValue("mip_rel_gap", float(mip_gap))
+        if threads is not None:
+            self.h.setOptionValue("threads", int(threads))
+        if not presolve:
+            self.h.setOptionValue("presolve", "off")
+        self.n = self.m = 0
+        self.integrality: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ model
+    def load(self, lp, integrality: np.ndarray | None = None) -> None:
+        """Pass the whole LP to HiGHS (maximisation of c·x)."""
+        A = lp.A.tocsc()
+        model = highspy.HighsLp()
+        model.num_col_ = lp.n
+        model.num_row_ = lp.m
+        model.sense_ = highspy.ObjSense.kMaximize
+        model.col_cost_ = np.asarray(lp.cost, dtype=float)
+        model.col_lower_ = _clip_inf(lp.col_lower)
+        model.col_upper_ = _clip_inf(lp.col_upper)
+        model.row_lower_ = _clip_inf(lp.row_lower)
+        model.row_upper_ = _clip_inf(lp.row_upper)
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = A.indptr.astype(np.int32)
+        model.a_matrix_.index_ = A.indices.astype(np.int32)
+        model.a_matrix_.value_ = A.data.astype(float)
+        model.a_matrix_.num_col_ = lp.n
+        model.a_matrix_.num_row_ = lp.m
+        if integrality is not None and np.any(integrality):
+            model.integrality_ = [highspy.HighsVarType.kInteger if v else highspy.HighsVarType.kContinuous
+                                  for v in integrality]
+            self.integrality = integrality
+        self.h.passModel(model)
+        self.n, self.m = lp.n, lp.m
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.int32)
+        self.h.changeRowsBounds(len(rows), rows, _clip_inf(lower), _clip_inf(upper))
+
+    def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        self.h.changeColsBounds(len(cols), cols, _clip_inf(lower), _clip_inf(upper))
+
+    def set_costs(self, cols: np.ndarray, cost: np.ndarray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        self.h.changeColsCost(len(cols), cols, np.asarray(cost, dtype=float))
+
+    def write(self, path: str) -> None:
+        """Write the loaded model (.lp or .mps, by extension)."""
+        self.h.writeModel(str(path))
+
+    # ------------------------------------------------------------------ solve
+    def solve(self) -> SolveOutput:
+        t0 = time.perf_counter()
+        self.h.run()
+        elapsed = time.perf_counter() - t0
+        ms = self.h.getModelStatus()
+        raw = self.h.modelStatusToString(ms)
+        key = str(ms).split(".")[-1]
+        status = _STATUS.get(key, SolverStatus.ERROR)
+        info = self.h.getInfo()
+        iters = int(getattr(info, "simplex_iteration_count", 0) or 0)
+        sol = self.h.getSolution()
+        has_primal = bool(getattr(sol, "value_valid", False)) and status in (
+            SolverStatus.OPTIMAL, SolverStatus.TIME_LIMIT, SolverStatus.ITERATION_LIMIT)
+        x = np.array(sol.col_value) if has_primal else None
+        act = np.array(sol.row_value) if has_primal else None
+        duals_ok = bool(getattr(sol, "dual_valid", False)) and status == SolverStatus.OPTIMAL
+        # HiGHS reports duals of the maximisation as d(obj)/d(bound): keep as is
+        rdual = np.array(sol.row_dual) if duals_ok else None
+        cdual = np.array(sol.col_dual) if duals_ok else None
+        obj = float(info.objective_function_value) if has_primal else None
+        bound = gap = None
+        if self.integrality is not None:
+            bound = float(getattr(info, "mip_dual_bound", np.nan))
+            gap = float(getattr(info, "mip_gap", np.nan))
+        return SolveOutput(status, raw, obj, x, act, rdual, cdual, elapsed, iters, "highs",
+                           highs_version(), bound, gap)
