@@ -12,11 +12,16 @@ import pandas as pd
 from ..data import CATEGORIES
 
 
+def bounds(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    md = model.data
+    rhs = np.concatenate([md.fiscal["rdel_envelope_gbp_m"], md.fiscal["cdel_envelope_gbp_m"]])
+    return {"del_envelope": (np.full(2 * md.T, -np.inf), rhs)}
+
+
 def add(model) -> None:
     md, lp, e, s = model.data, model.lp, model.expr, model.instance.settings
     if s.mode != "envelope" or not s.constraints.del_envelope:
         return
-    rhs = np.concatenate([md.fiscal["rdel_envelope_gbp_m"], md.fiscal["cdel_envelope_gbp_m"]])
     labels = pd.DataFrame({"year": np.tile(md.years, 2), "subject": "total DEL",
                            "category": np.repeat(CATEGORIES, md.T)})
-    lp.add_constraints("del_envelope", e.del_total, -np.inf, rhs, labels)
+    lp.add_constraints("del_envelope", e.del_total, *bounds(model)["del_envelope"], labels)

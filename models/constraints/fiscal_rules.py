@@ -22,37 +22,58 @@ import pandas as pd
 import scipy.sparse as sp
 
 
+def _target_rows(md, years) -> np.ndarray:
+    return np.array([md.years.index(y) for y in years], dtype=int)
+
+
+def bounds(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Row bounds of this module's families from the current data (used on build and on
+    parameter updates, so a re-solve never needs a rebuild)."""
+    md, e, s = model.data, model.expr, model.instance.settings
+    fr, T, F = s.fiscal_rules, md.T, md.fiscal
+    H = fr.headroom_gbp_m
+    out = {}
+    rhs = (F["ame_current_gbp_m"] + F["ame_capital_gbp_m"] - F["receipts_gbp_m"]
+           + F["other_psnfl_flows_gbp_m"] - e.ame_saving_const)
+    rhs[0] += fr.psnfl_initial_gbp_m
+    out["psnfl_definition"] = (rhs, rhs.copy())
+    ts = _target_rows(md, fr.stability_rule.target_years)
+    lo = (fr.stability_rule.required_margin_gbp_m + H - F["receipts_gbp_m"]
+          + F["ame_current_gbp_m"] + F["depreciation_gbp_m"] - e.ame_saving_const)
+    out["stability_rule"] = (lo[ts], np.full(len(ts), np.inf))
+    ts = _target_rows(md, fr.investment_rule.target_years)
+    Y = F["gdp_gbp_m"]
+    Y_prev = np.concatenate([[fr.gdp_initial_gbp_m], Y[:-1]])
+    hi = np.full(T, -H)
+    hi[0] += (Y[0] / Y_prev[0]) * fr.psnfl_initial_gbp_m
+    out["investment_rule"] = (np.full(len(ts), -np.inf), hi[ts])
+    return out
+
+
 def add(model) -> None:
     md, lp, e, s = model.data, model.lp, model.expr, model.instance.settings
     fr, on, T, F = s.fiscal_rules, s.constraints, md.T, md.fiscal
-    H = fr.headroom_gbp_m
     rdel, cdel = e.del_total[:T], e.del_total[T:]
     nb = lp.var_blocks["psnfl"]
     N = lp.column_matrix(nb, sp.eye(T))
     N_prev = lp.column_matrix(nb, sp.eye(T, k=-1))
+    b = bounds(model)
 
     # N_t − N_{t−1} − RDEL_t − CDEL_t + sav_t = A_t + A^K_t − R_t + O_t − sav_const_t  (+N_0 at t=0)
-    rhs = (F["ame_current_gbp_m"] + F["ame_capital_gbp_m"] - F["receipts_gbp_m"]
-           + F["other_psnfl_flows_gbp_m"] - e.ame_saving_const)
-    rhs[0] += fr.psnfl_initial_gbp_m
-    lp.add_constraints("psnfl_definition", N - N_prev - rdel - cdel + e.ame_saving, rhs, rhs,
+    lp.add_constraints("psnfl_definition", N - N_prev - rdel - cdel + e.ame_saving,
+                       *b["psnfl_definition"],
                        pd.DataFrame({"year": md.years, "subject": "PSNFL"}), structural=True)
 
     if on.stability_rule and fr.stability_rule.target_years:
-        ts = np.array([md.years.index(y) for y in fr.stability_rule.target_years], dtype=int)
+        ts = _target_rows(md, fr.stability_rule.target_years)
         # −RDEL_t + sav_t >= m + H − R_t + A_t + Dep_t − sav_const_t
-        lo = (fr.stability_rule.required_margin_gbp_m + H - F["receipts_gbp_m"]
-              + F["ame_current_gbp_m"] + F["depreciation_gbp_m"] - e.ame_saving_const)
-        lp.add_constraints("stability_rule", (-rdel + e.ame_saving)[ts], lo[ts], np.inf,
+        lp.add_constraints("stability_rule", (-rdel + e.ame_saving)[ts], *b["stability_rule"],
                            pd.DataFrame({"year": np.array(md.years)[ts], "subject": "current budget"}))
 
     if on.investment_rule and fr.investment_rule.target_years:
-        ts = np.array([md.years.index(y) for y in fr.investment_rule.target_years], dtype=int)
+        ts = _target_rows(md, fr.investment_rule.target_years)
         Y = F["gdp_gbp_m"]
         Y_prev = np.concatenate([[fr.gdp_initial_gbp_m], Y[:-1]])
-        ratio = Y / Y_prev
-        A = N - sp.diags(ratio) @ N_prev
-        hi = np.full(T, -H)
-        hi[0] += ratio[0] * fr.psnfl_initial_gbp_m
-        lp.add_constraints("investment_rule", A[ts], -np.inf, hi[ts],
+        A = N - sp.diags(Y / Y_prev) @ N_prev
+        lp.add_constraints("investment_rule", A[ts], *b["investment_rule"],
                            pd.DataFrame({"year": np.array(md.years)[ts], "subject": "PSNFL/GDP"}))

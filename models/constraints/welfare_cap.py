@@ -13,16 +13,25 @@ import numpy as np
 import pandas as pd
 
 
+def _years(model) -> np.ndarray:
+    md, years = model.data, model.instance.settings.fiscal_rules.welfare_cap_years
+    return np.arange(md.T) if years is None else np.array([md.years.index(y) for y in years], dtype=int)
+
+
+def bounds(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    md, e = model.data, model.expr
+    ts = _years(model)
+    W, cap = md.fiscal["welfare_capped_gbp_m"], md.fiscal["welfare_cap_gbp_m"]
+    # −(sav_var + sav_const) <= cap − W
+    return {"welfare_cap": (np.full(len(ts), -np.inf), (cap - W + e.ame_saving_const)[ts])}
+
+
 def add(model) -> None:
     md, lp, e, s = model.data, model.lp, model.expr, model.instance.settings
     if not s.constraints.welfare_cap:
         return
-    years = s.fiscal_rules.welfare_cap_years
-    ts = np.arange(md.T) if years is None else np.array([md.years.index(y) for y in years], dtype=int)
+    ts = _years(model)
     if len(ts) == 0:
         return
-    W, cap = md.fiscal["welfare_capped_gbp_m"], md.fiscal["welfare_cap_gbp_m"]
-    # −(sav_var + sav_const) <= cap − W
-    lp.add_constraints("welfare_cap", -e.ame_saving[ts], -np.inf,
-                       (cap - W + e.ame_saving_const)[ts],
+    lp.add_constraints("welfare_cap", -e.ame_saving[ts], *bounds(model)["welfare_cap"],
                        pd.DataFrame({"year": np.array(md.years)[ts], "subject": "welfare cap"}))
