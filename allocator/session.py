@@ -104,6 +104,9 @@ class ModelSession:
         """Replace fiscal-table columns (arrays of length T, cash £m), e.g.
         ``receipts_gbp_m=…, ame_current_gbp_m=…, rdel_envelope_gbp_m=…``."""
         md = self.model.data
+        if "deflator" in columns:
+            raise ValueError("the deflator enters the coefficient matrix (cash = π·real spend); "
+                             "build a new ModelSession for a changed deflator")
         for name, values in columns.items():
             if name not in md.fiscal:
                 raise KeyError(f"unknown fiscal column {name!r}; known: {sorted(md.fiscal)}")
@@ -111,7 +114,28 @@ class ModelSession:
             if arr.shape != (md.T,):
                 raise ValueError(f"{name}: expected {md.T} values, got shape {arr.shape}")
             md.fiscal[name] = arr.copy()
+        if "gdp_gbp_m" in columns:
+            self._push_gdp_ratios()
         self._push_row_bounds()
+
+    def _push_gdp_ratios(self) -> None:
+        """The investment rule's coefficient −Y_t/Y_{t−1} on N_{t−1} (t ≥ 1) follows GDP."""
+        lp, md = self.model.lp, self.model.data
+        block = lp.family("investment_rule")
+        if block is None:
+            return
+        Y = md.fiscal["gdp_gbp_m"]
+        nb = lp.var_blocks["psnfl"]
+        A = lp.A
+        for r, year in enumerate(block.labels["year"]):
+            t = md.years.index(year)
+            if t == 0:
+                continue  # Y_0/Y_{-1} sits in the row bound
+            row, col, val = block.start + r, nb.start + t - 1, -Y[t] / Y[t - 1]
+            self.backend.h.changeCoeff(row, col, val)
+            lo, hi = A.indptr[col], A.indptr[col + 1]
+            hit = np.flatnonzero(A.indices[lo:hi] == row)
+            A.data[lo + hit[0]] = val
 
     def set_weights(self, weights) -> None:
         """Mission weights: an array (M,) or a mapping mission id -> weight."""

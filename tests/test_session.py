@@ -44,3 +44,30 @@ def test_weights_and_fixing(tiny_dir):
     res = s.result()
     a = res.allocations.pivot_table(index="year", columns="programme", values="spend_gbp_m")
     assert a.loc["2026-27", "a2"] == pytest.approx(3.0) and a.loc["2028-29", "a2"] == pytest.approx(5.0)
+
+
+def test_gdp_change_updates_investment_rule_coefficients(uk_dir):
+    """GDP enters the investment rule's matrix; a warm re-solve must still equal a cold solve."""
+    inst = load_instance(uk_dir)
+    s = ModelSession(inst)
+    s.solve()
+    md = s.model.data
+    gdp = md.fiscal["gdp_gbp_m"] * np.linspace(1.0, 0.9, md.T)
+    receipts = md.fiscal["receipts_gbp_m"] * np.linspace(1.0, 0.97, md.T)
+    s.set_fiscal(gdp_gbp_m=gdp, receipts_gbp_m=receipts)
+    warm = s.solve()
+    g = dict(zip(md.years, gdp))
+    rc = dict(zip(md.years, receipts))
+    data = inst.model_dump()
+    for row in data["fiscal"]:
+        row["gdp_gbp_m"], row["receipts_gbp_m"] = g[row["year"]], rc[row["year"]]
+    cold = solve(type(inst).model_validate(data))
+    assert warm.status == cold.status
+    if cold.objective is not None:
+        assert warm.objective == pytest.approx(cold.objective, rel=1e-7)
+
+
+def test_deflator_change_is_refused(tiny_dir):
+    s = ModelSession(load_instance(tiny_dir))
+    with pytest.raises(ValueError, match="deflator"):
+        s.set_fiscal(deflator=np.ones(3))
