@@ -1,0 +1,70 @@
+"""The shipped default instance: content promised by the issue, and a sensible optimum."""
+
+import numpy as np
+import pytest
+
+from allocator import load_instance, solve
+
+
+@pytest.fixture(scope="module")
+def uk():
+    from tests.conftest import INSTANCES
+
+    inst = load_instance(INSTANCES / "uk_missions")
+    return inst, solve(inst)
+
+
+def test_content(uk):
+    inst, _ = uk
+    assert len(inst.programmes) >= 60
+    assert 4 <= len(inst.settings.missions) <= 5
+    assert inst.settings.weights.kind == "monetised"
+    assert len(inst.years) == 10
+    pie_owners = {o for p in inst.programmes if p.pie for o in p.owners}
+    # the four prevention shifts: health, justice/policing, education, work and pensions
+    for dept in ("DHSC", "MoJ", "DfE", "DWP"):
+        assert dept in pie_owners, dept
+    assert sum(p.mission_fund_can_fund for p in inst.programmes) >= 5
+    assert sum(len(p.owners) >= 2 for p in inst.programmes) >= 5
+    # SR2025 totals for 2026-27 (cash £m): RDEL 535,500, CDEL 142,700
+    f0 = inst.fiscal[0]
+    assert f0.rdel_envelope_gbp_m == pytest.approx(535_500) and f0.cdel_envelope_gbp_m == pytest.approx(142_700)
+    assert sum(d.rdel_baseline_gbp_m for d in inst.departments) == pytest.approx(535_500, rel=1e-6)
+
+
+def test_optimum_is_sensible(uk):
+    inst, res = uk
+    assert res.status == "optimal"
+    assert res.objective > 0
+    assert res.objective == pytest.approx(res.objective_in_horizon + res.objective_terminal)
+    a = res.allocations
+    by_year = a.groupby("year")["spend_gbp_m"].sum()
+    f = res.fiscal.set_index("year")
+    # all spend within DEL totals (limits) and envelopes
+    assert (by_year <= f.rdel_gbp_m + f.cdel_gbp_m + 1e-3).all()
+    assert (f.rdel_gbp_m <= f.rdel_envelope_gbp_m + 1e-3).all()
+    # the PIE share meets its rising path
+    pie = a[a.pie].groupby("year")["spend_gbp_m"].sum() / by_year
+    s = inst.settings.pie
+    path = np.array(s.share_path(len(inst.years)))
+    assert (pie.to_numpy() >= path - 1e-9).all()
+    # Mission Fund money only to eligible programmes
+    eligible = {p.id for p in inst.programmes if p.mission_fund_can_fund}
+    assert set(a.loc[(a.funding == "mission_fund") & (a.spend_gbp_m > 1e-6), "programme"]) <= eligible
+    # fiscal rules hold in their target years
+    fr = inst.settings.fiscal_rules
+    for y in fr.stability_rule.target_years:
+        assert f.loc[y, "stability_margin_gbp_m"] >= fr.headroom_gbp_m - 1e-3
+    for y in fr.investment_rule.target_years:
+        assert f.loc[y, "investment_margin_gbp_m"] >= fr.headroom_gbp_m - 1e-3
+    # every programme appears in the allocation table
+    assert a.programme.nunique() == len(inst.programmes)
+
+
+def test_shadow_prices_in_user_terms(uk):
+    _, res = uk
+    sp = res.shadow_prices
+    assert {"settlement", "del_envelope", "stability_rule"} <= set(sp.constraint)
+    env = sp[sp.constraint == "del_envelope"]
+    assert (env.shadow_price >= 0).all() and env.shadow_price.max() > 0
+    assert res.binding is not None and len(res.binding) > 0
