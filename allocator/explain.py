@@ -131,3 +131,29 @@ def binding_summary(shadow: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     b = b.sort_values("shadow_price", ascending=False, kind="stable").head(top)
     b["description"] = [describe(r.constraint, r.year, r.subject, r.category) for r in b.itertuples()]
     return b.reset_index(drop=True)
+
+
+FAMILY_NAMES = {
+    "programme_floor": "programme floors", "programme_cap": "programme caps",
+    "ramp_limit": "ramp limits", "settlement": "departmental settlements",
+    "department_real_floor": "departmental real-terms floors", "del_envelope": "DEL envelopes",
+    "pie_department_floor": "protected PIE floors", "pie_share": "PIE share path",
+    "mission_fund_size": "Mission Fund size", "mission_fund_minimum": "Mission Fund minimum",
+    "welfare_cap": "welfare cap", "stability_rule": "stability rule", "investment_rule": "investment rule",
+}
+
+
+def binding_by_family(shadow: pd.DataFrame) -> pd.DataFrame:
+    """Per constraint family: rows, rows binding with a positive price, and the largest price
+    (mission value per extra £1m) with where it occurs."""
+    rows = []
+    for fam, g in shadow.groupby("constraint", sort=False):
+        priced = g[g["binding"] & (g["shadow_price"] > 0)]
+        top = priced.sort_values("shadow_price", ascending=False, kind="stable").head(1)
+        rows.append(dict(
+            family=fam, name=FAMILY_NAMES.get(fam, fam), rows=len(g), binding=len(priced),
+            max_shadow_price=float(top["shadow_price"].iloc[0]) if len(top) else 0.0,
+            where=(describe(fam, top["year"].iloc[0], top["subject"].iloc[0], top["category"].iloc[0])
+                   if len(top) else "")))
+    df = pd.DataFrame(rows, columns=["family", "name", "rows", "binding", "max_shadow_price", "where"])
+    return df.sort_values(["binding", "max_shadow_price"], ascending=False, kind="stable").reset_index(drop=True)

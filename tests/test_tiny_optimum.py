@@ -49,3 +49,13 @@ def test_envelope_shadow_price_is_marginal_value(tiny_copy):
     f.loc[1, "rdel_envelope_gbp_m"] += 1.0
     f.to_csv(tiny_copy / "fiscal.csv", index=False)
     assert solve(load_instance(tiny_copy)).objective == pytest.approx(184.5 + 2.5)
+
+
+def test_binding_by_family(result):
+    from allocator.explain import binding_by_family
+
+    fam = binding_by_family(result.shadow_prices).set_index("family")
+    assert fam.loc["del_envelope", "binding"] == 3 and fam.loc["del_envelope", "rows"] == 6
+    assert fam.loc["del_envelope", "max_shadow_price"] == pytest.approx(2.5)
+    assert fam.loc["programme_floor", "max_shadow_price"] == pytest.approx(0.5)
+    assert "b1" in fam.loc["programme_floor", "where"]

@@ -85,13 +85,19 @@ def print_summary(res, out: Path | None) -> None:
     console.print(t)
     console.print("  * a stability-rule target year; headroom = margin over the rule after the "
                   "required buffer")
-    if res.binding is not None and len(res.binding):
-        t = Table(title="Binding constraints (mission value per extra £1m)")
-        t.add_column("constraint")
-        t.add_column("shadow price", justify="right")
-        for r in res.binding.itertuples():
-            t.add_row(r.description, f"{r.shadow_price:,.3f}")
+    if "shadow_prices" in res.tables and res.binding is not None:
+        from allocator.explain import binding_by_family
+
+        fam = binding_by_family(res.shadow_prices)
+        t = Table(title="Binding constraints by family (mission value per extra £1m)")
+        for c in ("family", "binding rows", "largest shadow price", "where"):
+            t.add_column(c, justify="right" if c in ("binding rows", "largest shadow price") else "left")
+        for r in fam[fam["binding"] > 0].itertuples():
+            t.add_row(r.name, f"{r.binding} of {r.rows}", f"{r.max_shadow_price:,.3f}", r.where)
         console.print(t)
+        slack = ", ".join(fam.loc[fam["binding"] == 0, "name"])
+        if slack:
+            console.print(f"Not binding: {slack}.")
     tm = res.timings_s
     console.print("timings (s): " + ", ".join(f"{k} {v:.3f}" for k, v in tm.items()))
     if out is not None:
