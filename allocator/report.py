@@ -183,6 +183,14 @@ def department_table(run) -> pd.DataFrame:
     return out.sort_values("horizon total £m", ascending=False).reset_index(drop=True)
 
 
+def _status_text(s: dict) -> str:
+    """First line of the solve message without its leading 'status:' word."""
+    msg = (s.get("message") or "").splitlines()
+    text = msg[0] if msg else ""
+    head = f"{s.get('status')}: "
+    return text[len(head):] if text.startswith(head) else text
+
+
 def _img(fig) -> str:
     data = base64.b64encode(figure_bytes(fig, "png")).decode("ascii")
     return f"data:image/png;base64,{data}"
@@ -202,7 +210,7 @@ def build_html(run, progress=None) -> str:
              f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{_e(title)}</h1>",
              f"<p class=\"sub\">Status: <span id=\"status\" class=\"{'ok' if s.get('status') == 'optimal' else 'bad'}\">"
-             f"{_e(s.get('status'))}</span>. {_e(s.get('message', '').splitlines()[0] if s.get('message') else '')}</p>"]
+             f"{_e(s.get('status'))}</span>: {_e(_status_text(s))}</p>"]
     cards = [("headline-objective", "mission value (objective)", s.get("objective")),
              ("headline-in-horizon", "within the horizon", s.get("objective_in_horizon")),
              ("headline-terminal", "after the horizon (10-year test)", s.get("objective_terminal"))]

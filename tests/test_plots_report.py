@@ -81,3 +81,21 @@ def test_report_of_infeasible_run(tiny_copy, tmp_path):
     res = solve(load_instance(tiny_copy))
     html = build_html(from_result(res, tmp_path))
     assert "infeasible" in html and "£5.0m" in html
+
+
+def test_binding_stability_rule_finding(tiny_copy, tmp_path):
+    """Stability rule in 2027-28 with a required margin of 12: the current balance is
+    410 - RDEL - 375 >= 12, so RDEL <= 23 and the rule binds (the envelope of 25 no longer
+    does). The marginal £m would go to a2 at 2.5, so £1bn more headroom adds 2,500."""
+    import yaml
+
+    y = yaml.safe_load((tiny_copy / "instance.yaml").read_text())
+    y["constraints"]["stability_rule"] = True
+    y["fiscal_rules"]["stability_rule"] = {"target_years": ["2027-28"], "required_margin_gbp_m": 12.0}
+    (tiny_copy / "instance.yaml").write_text(yaml.safe_dump(y))
+    res = solve(load_instance(tiny_copy))
+    assert res.objective == pytest.approx(184.5 - 2 * 2.5)
+    text = findings(from_result(res, tmp_path))
+    assert ("The stability rule (current budget) binds in 2027-28; £1bn more headroom on the current "
+            "budget in 2027-28 would add about 2,500.0 priority points (unitless weights) of mission "
+            "value (marginal rate).") in text
