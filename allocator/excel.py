@@ -373,6 +373,10 @@ def _settings_problems(err: ValidationError, file: str, where: dict[str, int],
         # a record sheet: loc = path..., index, field
         for path in rsheets:
             parts = path.split(".")
+            if loc == parts and e["type"] == "missing":
+                out.append(Problem(file, "sheet", _sheet_name(path),
+                                   f"required sheet '{_sheet_name(path)}' not found"))
+                break
             if loc[:len(parts)] == parts and len(loc) > len(parts) and loc[len(parts)].isdigit():
                 row = int(loc[len(parts)]) + 2
                 field = ".".join(loc[len(parts) + 1:])

@@ -105,10 +105,18 @@ def findings(run) -> list[str]:
         for sent in (inf.get("sentences") or [])[:10]:
             out.append("To restore feasibility: " + sent + ".")
         return out
-    out.append(f"The plan is worth {_num(s['objective'])} {unit}: {_num(s['objective_in_horizon'])} "
-               f"within the horizon and {_num(s['objective_terminal'])} from effects after it "
-               f"(the 10-year test).")
     sp = run.tables["shadow_prices"].copy()
+    targets = sp[sp["constraint"] == "mission_target"]
+    if len(targets):  # target mode: the objective is minus total cash programme spend
+        out.append(f"Target mode: the cheapest plan that reaches all {len(targets)} mission targets "
+                   f"spends £{_num(-s['objective'] / 1000, 2)}bn (cash, horizon total).")
+        for r in targets[targets["shadow_price"] > 0].itertuples():
+            out.append(f"The {r.subject} target in {r.year} binds: each extra unit of the metric "
+                       f"would cost about £{_num(r.shadow_price, 3)}m.")
+    else:
+        out.append(f"The plan is worth {_num(s['objective'])} {unit}: {_num(s['objective_in_horizon'])} "
+                   f"within the horizon and {_num(s['objective_terminal'])} from effects after it "
+                   f"(the 10-year test).")
     for c in ("year", "subject", "category"):
         sp[c] = sp[c].fillna("").astype(str)
     sp["is_binding"] = sp["binding"].astype(str).str.lower() == "true"

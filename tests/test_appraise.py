@@ -121,3 +121,43 @@ def test_cli_appraise(tiny_dir, tmp_path):
     p = subprocess.run([sys.executable, "-m", "allocator", "appraise", str(tiny_dir),
                         str(out / "allocations.csv")], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and "PASS" in p.stdout
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_TINY = {}
+
+
+def _tiny_inst():
+    from tests.conftest import INSTANCES
+
+    if not _TINY:
+        inst = load_instance(INSTANCES / "tiny")
+        _TINY["inst"], _TINY["opt"] = inst, solve(inst).objective
+    return _TINY["inst"], _TINY["opt"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0, 15, allow_nan=False), min_size=9, max_size=9))
+def test_random_plans_value_and_gap(spends):
+    """Any plan on tiny: its mission value is the hand response (a1: 3.0 on the first £10m, 1.0
+    on the next 10; a2: 2.5 on the first £5m, a year later, still counted after the horizon;
+    b1: 2.0 on the first £20m; no discounting), and a plan that breaks no rule is never better
+    than the optimum (gap >= 0)."""
+    inst, opt = _tiny_inst()
+    years = inst.years
+    rows, value = [], 0.0
+    for t, y in enumerate(years):
+        a1, a2, b1 = spends[3 * t:3 * t + 3]
+        rows += [dict(year=y, programme="a1", spend_gbp_m=a1), dict(year=y, programme="a2", spend_gbp_m=a2),
+                 dict(year=y, programme="b1", spend_gbp_m=b1)]
+        value += 3.0 * min(a1, 10) + 1.0 * min(max(a1 - 10, 0), 10) + 2.5 * min(a2, 5) + 2.0 * min(b1, 20)
+    a = appraise(inst, pd.DataFrame(rows), optimise=False)
+    assert a.mission_value == pytest.approx(value, abs=1e-9)
+    assert a.plan_objective == pytest.approx(value, abs=1e-9)
+    over = [max(0.0, sum(spends[3 * t:3 * t + 3]) - 25.0) for t in range(3)]
+    env = a.constraints[a.constraints.constraint == "del_envelope"]
+    env = env[env.category == "resource"].set_index("year")["margin_gbp_m"]
+    assert [min(0.0, env[y]) for y in years] == pytest.approx([-o for o in over], abs=1e-9)
+    if a.test("affordability").passed and a.test("deliverability").passed:
+        assert value <= opt + 1e-9

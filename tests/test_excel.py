@@ -121,3 +121,14 @@ def test_results_workbook(tmp_path, tiny_dir):
     assert ws.cell(row=2, column=col).number_format == "#,##0.0"
     spend = sum(ws.cell(row=r, column=col).value for r in range(2, ws.max_row + 1))
     assert spend == pytest.approx(3 * 25.0)  # the envelope is spent in full each year
+
+
+def test_missing_record_sheet(tmp_path, tiny_dir):
+    path = write_template(tmp_path / "t.xlsx", load_instance(tiny_dir))
+    wb = load_workbook(path)
+    del wb["missions"]
+    wb.save(path)
+    with pytest.raises(InstanceError) as ei:
+        load_workbook_instance(path)
+    assert "t.xlsx: sheet: required sheet 'missions' not found (value: 'missions')" in \
+        [str(p) for p in ei.value.problems]

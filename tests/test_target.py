@@ -99,3 +99,12 @@ def test_target_mode_excel_round_trip(tiny_copy, tmp_path):
     inst = _targets(tiny_copy, TARGETS)
     back = load_instance(write_template(tmp_path / "t.xlsx", inst))
     assert instance_sha256(back) == instance_sha256(inst)
+
+
+def test_report_findings_in_target_mode(tiny_copy, tmp_path):
+    from allocator.report import findings
+    from allocator.results_dir import from_result
+
+    text = "\n".join(findings(from_result(solve(_targets(tiny_copy, TARGETS)), tmp_path)))
+    assert "reaches all 2 mission targets spends £0.06bn" in text
+    assert "The wellbeing target in 2027-28 binds: each extra unit of the metric would cost about £0.333m" in text
