@@ -24,6 +24,7 @@ import io
 import json
 import os
 import tempfile
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -328,13 +329,20 @@ def _sheet_csv(ws) -> str:
     return buf.getvalue()
 
 
+def _is_text(f) -> bool:
+    ann = f.annotation
+    return ann is str or (typing.get_origin(ann) in (typing.Union, types.UnionType)
+                          and str in typing.get_args(ann))
+
+
 def _read_settings(wb, file: str, problems: list[Problem]) -> tuple[dict, dict[str, int]]:
     data: dict = {}
     where: dict[str, int] = {}
     if SETTINGS_SHEET not in wb.sheetnames:
         problems.append(Problem(file, "sheet", SETTINGS_SHEET, "required sheet 'settings' not found"))
         return data, where
-    known = {k for k, _ in _settings_keys(InstanceSettings)}
+    fields = dict(_settings_keys(InstanceSettings))
+    known = set(fields)
     sheet = f"{file}[{SETTINGS_SHEET}]"
     for i, row in enumerate(_sheet_rows(wb[SETTINGS_SHEET]), start=1):
         if i == 1 or not row or row[0] is None:
@@ -346,6 +354,9 @@ def _read_settings(wb, file: str, problems: list[Problem]) -> tuple[dict, dict[s
             continue
         if val is None or (isinstance(val, str) and not val.strip()):
             continue
+        if isinstance(val, (int, float)) and not isinstance(val, bool) and _is_text(fields[key]):
+            # Excel turns typed digits into numbers: a text setting keeps the digits as typed
+            val = str(int(val)) if float(val).is_integer() else repr(val)
         try:
             _set_path(data, key, _setting_value(val))
         except json.JSONDecodeError as e:

@@ -132,3 +132,14 @@ def test_missing_record_sheet(tmp_path, tiny_dir):
         load_workbook_instance(path)
     assert "t.xlsx: sheet: required sheet 'missions' not found (value: 'missions')" in \
         [str(p) for p in ei.value.problems]
+
+
+def test_digits_typed_into_a_text_setting(tmp_path, tiny_dir):
+    """Excel stores typed digits as a number; a text setting (the name) keeps them as text."""
+    path = write_template(tmp_path / "t.xlsx", load_instance(tiny_dir))
+    wb = load_workbook(path)
+    ws = wb["settings"]
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(row=r, column=1).value == "name")
+    ws.cell(row=row, column=2, value=2026)
+    wb.save(path)
+    assert load_workbook_instance(path).settings.name == "2026"

@@ -108,3 +108,26 @@ def test_report_findings_in_target_mode(tiny_copy, tmp_path):
     text = "\n".join(findings(from_result(solve(_targets(tiny_copy, TARGETS)), tmp_path)))
     assert "reaches all 2 mission targets spends £0.06bn" in text
     assert "The wellbeing target in 2027-28 binds: each extra unit of the metric would cost about £0.333m" in text
+
+
+def test_session_keeps_target_objective(tiny_copy):
+    """A ModelSession re-solve in target mode equals a cold solve of the changed instance."""
+    import pandas as pd
+
+    from allocator.session import ModelSession
+
+    inst = _targets(tiny_copy, TARGETS)
+    s = ModelSession(inst)
+    assert s.solve().objective == pytest.approx(-SPEND)
+    s.set_fiscal(rdel_envelope_gbp_m=np.array([25.0, 21.0, 25.0]))
+    warm = s.solve()
+    f = pd.read_csv(tiny_copy / "fiscal.csv")
+    f.loc[1, "rdel_envelope_gbp_m"] = 21.0
+    f.to_csv(tiny_copy / "fiscal.csv", index=False)
+    cold = solve(load_instance(tiny_copy))
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
+    # 2027-28 (room 21 - 12 = 9) can no longer hold a1 8.667 + a2 2.4 = 11.067: the cheapest
+    # fix frees 2.067 of a1 in 2027-28 (1/3 £m per point) and buys those 6.2 points with a2 in
+    # 2026-27 (1/2.5 per point, effect a year later): +0.2 £m per £m freed (moving a2's 2028-29
+    # points to b1 would cost +0.25). Spend rises by 0.2 x 2.067.
+    assert cold.objective == pytest.approx(-(SPEND + 0.2 * (26 / 3 + 2.4 - 9)), abs=1e-9)

@@ -124,6 +124,13 @@ def _print_appraisal(a, out) -> None:
     for r in a.tests:
         t.add_row(r.name, "[green]pass[/]" if r.passed else "[red]FAIL[/]", r.summary)
     console.print(t)
+    t = Table(title=f"Missions (value in {a.objective_unit})")
+    for c in ("mission", "final-year gain", "unit", "value", "after horizon", "value per £m"):
+        t.add_column(c, justify="left" if c in ("mission", "unit") else "right")
+    for r in a.missions.itertuples():
+        t.add_row(r.mission, f"{r.gain_final_year:+,.4f}", r.unit, f"{r.value:,.1f}",
+                  f"{r.value_terminal:,.1f}", f"{r.value_per_gbp_m:,.4f}")
+    console.print(t)
     console.print(f"Plan mission value {a.mission_value:,.1f} {a.objective_unit} (in horizon "
                   f"{a.value_in_horizon:,.1f}, after {a.value_terminal:,.1f})")
     if a.gap is not None:
