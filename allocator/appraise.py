@@ -141,7 +141,7 @@ class Appraisal:
 
 
 # --------------------------------------------------------------------------- reading a plan
-def _plan_rows(plan, file: str) -> list[tuple[int, dict]]:
+def _plan_rows(plan, file: str) -> tuple[list[tuple[int, dict]], list[str]]:
     """(row number, raw cells) from a path, CSV text or DataFrame."""
     if isinstance(plan, pd.DataFrame):
         df = plan.copy()

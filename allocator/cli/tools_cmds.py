@@ -135,7 +135,9 @@ def _print_appraisal(a, out) -> None:
                   f"{a.value_in_horizon:,.1f}, after {a.value_terminal:,.1f})")
     if a.gap is not None:
         console.print(f"Optimal objective {a.optimal_objective:,.1f}; gap to the optimal plan "
-                      f"[bold]{a.gap:,.1f}[/] ({a.optimal_status})")
+                      f"[bold]{a.gap:,.1f}[/] ({a.optimal_status})"
+                      + (" — negative: the plan is worth more only because it breaks rules the "
+                         "optimum keeps" if a.gap < -1e-6 else ""))
     v = a.violations
     if len(v):
         t = Table(title=f"Breached constraints ({len(v)}; worst first, £m)")
