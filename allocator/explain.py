@@ -34,7 +34,11 @@ PHRASES = {
     "welfare_cap": ("the welfare cap in {year}", "raised by"),
     "stability_rule": ("the stability rule (current budget margin) in {year}", "relaxed by"),
     "investment_rule": ("the investment rule (PSNFL falling as a share of GDP) in {year}", "relaxed by"),
+    "mission_target": ("the {subject} mission target in {year}", "eased by"),
 }
+
+#: families whose rows are in metric units rather than £m (target mode)
+METRIC_FAMILIES = {"mission_target"}
 
 
 def describe(family: str, year: str, subject: str, category: str) -> str:
@@ -120,8 +124,9 @@ def explain_infeasibility(lp, tol: float = 1e-6) -> InfeasibilityReport | None:
     sentences = []
     for r in df.itertuples():
         verb = PHRASES.get(r.family, ("", "relaxed by"))[1]
-        sentences.append(f"{describe(r.family, r.year, r.subject, r.category)} {verb} "
-                         f"£{r.relaxation_gbp_m:,.1f}m")
+        amount = (f"{r.relaxation_gbp_m:,.3f} metric units" if r.family in METRIC_FAMILIES
+                  else f"£{r.relaxation_gbp_m:,.1f}m")
+        sentences.append(f"{describe(r.family, r.year, r.subject, r.category)} {verb} {amount}")
     return InfeasibilityReport(float(-out.objective), df, families, sentences, conflict)
 
 

@@ -157,6 +157,35 @@ class SolverOptions(Strict):
     threads: int | None = Field(None, ge=1)
 
 
+class MissionTarget(Strict):
+    mission: str = Field(description="Mission id.")
+    year: str = Field(description="Fiscal year by which the target is reached, e.g. '2030-31'.")
+    value: float = Field(description="Core metric value to reach in that year (metric units; "
+                         "at least this if higher is better, at most this otherwise).")
+
+    @field_validator("year")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        parse_year_label(v)
+        return v
+
+
+class Objective(Strict):
+    """What the allocation optimises (models/targets.py for ``target_cost``)."""
+
+    kind: Literal["value", "target_cost"] = Field(
+        "value", description="value: maximise discounted mission value; target_cost: the cheapest "
+        "plan (total cash programme spend) that reaches every target.")
+    targets: list[MissionTarget] = Field(default_factory=list,
+                                         description="Mission targets (target_cost mode).")
+
+    @model_validator(mode="after")
+    def _needs_targets(self) -> "Objective":
+        if self.kind == "target_cost" and not self.targets:
+            raise ValueError("objective.kind 'target_cost' needs at least one target")
+        return self
+
+
 class InstanceSettings(Strict):
     """Everything in ``instance.yaml``."""
 
@@ -180,10 +209,23 @@ class InstanceSettings(Strict):
     mission_fund: MissionFundRules = Field(default_factory=MissionFundRules)
     fiscal_rules: FiscalRules
     solver: SolverOptions = Field(default_factory=SolverOptions)
+    objective: Objective = Field(default_factory=Objective,
+                                 description="value (default) or target_cost with mission targets.")
     # Sections read by other capabilities (cycles, sensitivity) are kept as plain data here
     # and validated by those capabilities' own schemas.
     uncertainty: dict | None = None
     sensitivity: dict | None = None
+
+    @model_validator(mode="after")
+    def _target_references(self) -> "InstanceSettings":
+        ids = {m.id for m in self.missions}
+        years = set(self.horizon.labels)
+        for i, tg in enumerate(self.objective.targets):
+            if tg.mission not in ids:
+                raise ValueError(f"objective.targets[{i}].mission: unknown mission {tg.mission!r}")
+            if tg.year not in years:
+                raise ValueError(f"objective.targets[{i}].year: {tg.year!r} is off the horizon")
+        return self
 
 
 # --------------------------------------------------------------------------- csv rows

@@ -125,6 +125,8 @@ def fiscal(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
     margin = cb - fr.stability_rule.required_margin_gbp_m
     welfare = F["welfare_capped_gbp_m"] - saving
     env_r, env_c = F["rdel_envelope_gbp_m"], F["cdel_envelope_gbp_m"]
+    cash = (e.cash @ x).reshape(md.P, T)
+    pie_share = cash[md.prog_pie].sum(axis=0) / np.maximum(cash.sum(axis=0), 1e-12)
     return pd.DataFrame(dict(
         year=md.years, gdp_gbp_m=Y, receipts_gbp_m=F["receipts_gbp_m"],
         rdel_gbp_m=dels[0], cdel_gbp_m=dels[1],
@@ -138,6 +140,8 @@ def fiscal(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
         investment_target=[y in fr.investment_rule.target_years for y in md.years],
         welfare_capped_gbp_m=welfare, welfare_cap_gbp_m=F["welfare_cap_gbp_m"],
         headroom_gbp_m=margin - fr.headroom_gbp_m,
+        pie_share=pie_share,
+        pie_share_floor=s.pie.share_path(T) if s.constraints.pie_share else [0.0] * T,
     ))
 
 

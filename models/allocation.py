@@ -188,5 +188,9 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
     model = AllocationModel(inst, md, lp, expr)
     for family in FAMILIES:
         family.add(model)
+    if s.objective.kind == "target_cost":
+        from . import targets
+
+        targets.add(model)
     objective.set_objective(model)
     return model

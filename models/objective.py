@@ -51,6 +51,10 @@ def set_objective(model) -> None:
     fill = md.piece_baseline_fill[:, None]
     lp.constant_in_horizon = -float((c_in * fill).sum())
     lp.constant_terminal = -float((c_term * fill).sum())
+    if model.instance.settings.objective.kind == "target_cost":  # cheapest plan meeting targets
+        from .targets import set_cost
+
+        set_cost(model)
 
 
 def mission_gains(md, x: np.ndarray) -> np.ndarray:

@@ -55,6 +55,7 @@ class HighsBackend:
             self.h.setOptionValue("presolve", "off")
         self.n = self.m = 0
         self.integrality: np.ndarray | None = None
+        self.cost_scale = 1.0
 
     # ------------------------------------------------------------------ model
     def load(self, lp, integrality: np.ndarray | None = None) -> None:
@@ -64,7 +65,14 @@ class HighsBackend:
         model.num_col_ = lp.n
         model.num_row_ = lp.m
         model.sense_ = highspy.ObjSense.kMaximize
-        model.col_cost_ = np.asarray(lp.cost, dtype=float)
+        # Objective normalisation: HiGHS judges optimality with absolute tolerances on reduced
+        # costs (1e-7), so costs of order 1e-3 (money in £ rather than £m) could stop it at a
+        # vertex that is optimal only to within tolerance. Solve max (s·c)·x with max|s·c| = 1
+        # and divide the objective and duals by s afterwards.
+        cost = np.asarray(lp.cost, dtype=float)
+        cmax = float(np.max(np.abs(cost))) if cost.size else 0.0
+        self.cost_scale = 1.0 / cmax if cmax > 0 else 1.0
+        model.col_cost_ = cost * self.cost_scale
         model.col_lower_ = _clip_inf(lp.col_lower)
         model.col_upper_ = _clip_inf(lp.col_upper)
         model.row_lower_ = _clip_inf(lp.row_lower)
@@ -92,7 +100,7 @@ class HighsBackend:
 
     def set_costs(self, cols: np.ndarray, cost: np.ndarray) -> None:
         cols = np.asarray(cols, dtype=np.int32)
-        self.h.changeColsCost(len(cols), cols, np.asarray(cost, dtype=float))
+        self.h.changeColsCost(len(cols), cols, np.asarray(cost, dtype=float) * self.cost_scale)
 
     def write(self, path: str) -> None:
         """Write the loaded model (.lp or .mps, by extension)."""
@@ -116,12 +124,12 @@ class HighsBackend:
         act = np.array(sol.row_value) if has_primal else None
         duals_ok = bool(getattr(sol, "dual_valid", False)) and status == SolverStatus.OPTIMAL
         # HiGHS reports duals of the maximisation as d(obj)/d(bound): keep as is
-        rdual = np.array(sol.row_dual) if duals_ok else None
-        cdual = np.array(sol.col_dual) if duals_ok else None
-        obj = float(info.objective_function_value) if has_primal else None
+        rdual = np.array(sol.row_dual) / self.cost_scale if duals_ok else None
+        cdual = np.array(sol.col_dual) / self.cost_scale if duals_ok else None
+        obj = float(info.objective_function_value) / self.cost_scale if has_primal else None
         bound = gap = None
         if self.integrality is not None:
-            bound = float(getattr(info, "mip_dual_bound", np.nan))
+            bound = float(getattr(info, "mip_dual_bound", np.nan)) / self.cost_scale
             gap = float(getattr(info, "mip_gap", np.nan))
         return SolveOutput(status, raw, obj, x, act, rdual, cdual, elapsed, iters, "highs",
                            highs_version(), bound, gap)

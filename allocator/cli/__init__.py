@@ -19,6 +19,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 EXIT_OK, EXIT_INPUT, EXIT_NO_PLAN, EXIT_NOT_OPTIMAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 from . import solve_cmds  # noqa: E402,F401  (registers commands)
+from . import tools_cmds  # noqa: E402,F401  (template, report, appraise, diff)
 
 
 def main() -> None:
@@ -40,11 +41,15 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as e:  # click usage errors
-        import click
+        try:
+            from click import Abort, ClickException
+        except ImportError:  # typer >= 0.20 vendors click as typer._click
+            from typer import Abort
+            from typer._click import ClickException
 
-        if isinstance(e, click.exceptions.Abort):
+        if isinstance(e, Abort):
             sys.exit(EXIT_INTERRUPTED)
-        if isinstance(e, click.ClickException):
+        if isinstance(e, ClickException):
             e.show()
             sys.exit(EXIT_INPUT)
         raise

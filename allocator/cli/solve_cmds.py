@@ -24,6 +24,9 @@ def solve(
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Solver time limit, seconds."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    excel: bool = typer.Option(False, "--excel", help="Also write OUT/results.xlsx (needs --out)."),
+    plots: bool = typer.Option(False, "--plots", help="Also write the plots to OUT/plots/ as PNG "
+                               "and SVG (needs --out)."),
 ) -> None:
     """Allocate the envelope: solve the mission-weighted LP and report the plan."""
     from allocator import load_instance
@@ -36,8 +39,15 @@ def solve(
     load_s = time.perf_counter() - t0
     res = run_solve(inst, solver=solver, time_limit_s=time_limit)
     res.timings_s["load"] = round(load_s, 6)
+    if (excel or plots) and out is None:
+        from allocator.errors import AllocatorError
+
+        raise AllocatorError("--excel and --plots write into the results folder: give --out DIR")
     if out is not None:
         res.write(out)
+        from allocator.cli.tools_cmds import write_extras
+
+        write_extras(res, out, excel=excel, plots=plots, quiet=quiet or as_json)
     res.timings_s["total"] = round(time.perf_counter() - t_start, 6)
     if as_json:
         print_json(res.summary_dict())

@@ -1,0 +1,281 @@
+"""A self-contained HTML report of a results folder: headline figures, plain-language
+findings, plots (embedded as base64 PNG), tables, binding constraints and provenance.
+
+The file has no external references (no scripts, fonts, stylesheets or images fetched),
+so it can be e-mailed or attached to a briefing pack and opens offline.
+
+Findings are computed from the tables, not written by hand. A shadow price is the change
+in the objective per £1m of relaxation of a binding constraint, so "£1bn more headroom
+would add X" is 1,000 × the shadow price: a marginal rate, exact only while the same
+constraints stay binding.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from allocator.output import atomic_write_text
+from allocator.plots import PLOTS, binding_frame, figure_bytes, headroom_frame
+
+#: families that are fiscal rules or envelopes, with the words used in findings
+FISCAL_FAMILIES = {
+    "stability_rule": ("the stability rule (current budget)", "headroom on the current budget"),
+    "investment_rule": ("the investment rule (PSNFL falling as a share of GDP)", "room under the PSNFL path"),
+    "welfare_cap": ("the welfare cap", "room under the welfare cap"),
+    "del_envelope": ("the DEL envelope", "envelope"),
+}
+PLOT_CAPTIONS = {
+    "allocation_by_department": "Cash spend by funding department, stacked; the Mission Fund is shown separately.",
+    "pie_share": "Prevention Investment Expenditure as a share of programme spend, against the rising minimum share.",
+    "mission_trajectories": "Each core mission metric under the plan against its baseline path; dotted: effects after the horizon.",
+    "fiscal_headroom": "Margin over each fiscal rule and envelope in the years it applies (below zero would be a breach).",
+    "shadow_prices": "Mission value of £1m more on each binding constraint (largest first).",
+}
+
+CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;
+color:#222;line-height:1.45;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em} h2{border-bottom:2px solid #dde6f0;padding-bottom:.2em;margin-top:1.6em}
+.sub{color:#555}
+.headline{display:flex;flex-wrap:wrap;gap:1em;margin:1em 0}
+.card{background:#f3f6fa;border:1px solid #dde6f0;border-radius:6px;padding:.7em 1em;min-width:180px}
+.card .v{font-size:1.5em;font-weight:bold} .card .k{font-size:.85em;color:#555}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:.85em}
+th,td{border:1px solid #ccd;padding:.25em .55em} th{background:#dde6f0;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee} figcaption{font-size:.85em;color:#555}
+.ok{color:#1b7837;font-weight:bold} .bad{color:#b2182b;font-weight:bold}
+code{background:#f3f3f3;padding:0 .2em}
+"""
+
+
+def _e(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _num(x, d=1) -> str:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return "–"
+    return f"{x:,.{d}f}"
+
+
+def _table(df: pd.DataFrame, num_cols=(), digits=1, id_=None) -> str:
+    ident = f' id="{_e(id_)}"' if id_ else ""
+    head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
+    body = []
+    for r in df.itertuples(index=False):
+        cells = []
+        for c, v in zip(df.columns, r):
+            if c in num_cols:
+                cells.append(f'<td class="n">{_num(v, digits)}</td>')
+            else:
+                cells.append(f"<td>{_e('' if v is None or (isinstance(v, float) and np.isnan(v)) else v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _year_ranges(years: list[str], all_years: list[str]) -> str:
+    """'2029-30, 2031-32 to 2033-34' from a set of year labels."""
+    idx = sorted({all_years.index(y) for y in years if y in all_years})
+    parts, start = [], None
+    for k, i in enumerate(idx):
+        if start is None:
+            start = i
+        if k + 1 == len(idx) or idx[k + 1] != i + 1:
+            parts.append(all_years[start] if start == i else f"{all_years[start]} to {all_years[i]}")
+            start = None
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- findings
+def findings(run) -> list[str]:
+    """Plain-language findings computed from the results tables."""
+    s = run.summary
+    unit = s.get("objective_unit", "")
+    out = []
+    if s.get("objective") is None:
+        out.append(f"No plan: the solve ended '{s.get('status')}'. {s.get('message', '')}")
+        inf = s.get("infeasibility") or {}
+        for sent in (inf.get("sentences") or [])[:10]:
+            out.append("To restore feasibility: " + sent + ".")
+        return out
+    sp = run.tables["shadow_prices"].copy()
+    targets = sp[sp["constraint"] == "mission_target"]
+    if len(targets):  # target mode: the objective is minus total cash programme spend
+        out.append(f"Target mode: the cheapest plan that reaches all {len(targets)} mission targets "
+                   f"spends £{_num(-s['objective'] / 1000, 2)}bn (cash, horizon total).")
+        for r in targets[targets["shadow_price"] > 0].itertuples():
+            out.append(f"The {r.subject} target in {r.year} binds: each extra unit of the metric "
+                       f"would cost about £{_num(r.shadow_price, 3)}m.")
+    else:
+        out.append(f"The plan is worth {_num(s['objective'])} {unit}: {_num(s['objective_in_horizon'])} "
+                   f"within the horizon and {_num(s['objective_terminal'])} from effects after it "
+                   f"(the 10-year test).")
+    for c in ("year", "subject", "category"):
+        sp[c] = sp[c].fillna("").astype(str)
+    sp["is_binding"] = sp["binding"].astype(str).str.lower() == "true"
+    years = list(run.tables["fiscal"]["year"])
+    for fam, (words, room) in FISCAL_FAMILIES.items():
+        rows = sp[sp["constraint"] == fam]
+        if rows.empty:
+            continue
+        b = rows[rows["is_binding"] & (rows["shadow_price"] > 0)]
+        if len(b):
+            top = b.sort_values("shadow_price", ascending=False).iloc[0]
+            what = words if fam != "del_envelope" else f"the {top['category']} DEL envelope"
+            out.append(
+                f"{what[0].upper() + what[1:]} binds in {_year_ranges(list(b['year']), years)}; "
+                f"£1bn more {room if fam != 'del_envelope' else 'envelope'} in {top['year']} would add "
+                f"about {_num(1000 * top['shadow_price'])} {unit} of mission value (marginal rate).")
+        else:
+            i = rows["slack"].astype(float).idxmin()
+            out.append(f"{words[0].upper() + words[1:]} does not bind: its smallest margin is "
+                       f"£{_num(rows.loc[i, 'slack'] / 1000, 1)}bn, in {rows.loc[i, 'year']}.")
+    b = binding_frame(run.tables["shadow_prices"], top=1)
+    if len(b):
+        r = b.iloc[0]
+        out.append(f"The most valuable relaxation is {r['description']}: {_num(r['shadow_price'], 3)} "
+                   f"{unit} per extra £1m.")
+    m = run.tables["missions"]
+    val = m.groupby("mission", sort=False)["discounted_value"].sum()
+    if len(val):
+        best = val.idxmax()
+        share = val.max() / val.sum() * 100 if val.sum() else float("nan")
+        out.append(f"Mission '{best}' contributes most value ({_num(val.max())} {unit}, "
+                   f"{_num(share, 0)}% of the total).")
+    f = run.tables["fiscal"]
+    if "pie_share" in f and len(f):
+        out.append(f"Prevention (PIE) takes {_num(100 * f['pie_share'].iloc[0], 2)}% of programme "
+                   f"spend in {f['year'].iloc[0]} and {_num(100 * f['pie_share'].iloc[-1], 2)}% in "
+                   f"{f['year'].iloc[-1]} (minimum {_num(100 * f['pie_share_floor'].iloc[-1], 2)}%).")
+    a = run.tables["allocations"]
+    mf = a[a["funding"] == "mission_fund"].groupby("year")["spend_gbp_m"].sum()
+    if len(mf) and mf.sum() > 0:
+        out.append(f"The Mission Fund spends £{_num(mf.sum() / 1000, 1)}bn over the horizon "
+                   f"(£{_num(mf.max() / 1000, 1)}bn in its largest year, {mf.idxmax()}).")
+    return out
+
+
+# --------------------------------------------------------------------------- tables
+def mission_table(run) -> pd.DataFrame:
+    m = run.tables["missions"]
+    inside = m[m["in_horizon"].astype(str).str.lower() == "true"]
+    last = inside["year"].max()
+    rows = []
+    for mid, d in m.groupby("mission", sort=False):
+        e = inside[(inside["mission"] == mid) & (inside["year"] == last)].iloc[0]
+        rows.append({"mission": mid, "metric": f"{e['metric']} ({e['unit']})",
+                     f"baseline {last}": e["baseline_value"], f"plan {last}": e["value"],
+                     "gain": e["gain"], "value in horizon": d.loc[d["in_horizon"].astype(str).str.lower() == "true",
+                                                                  "discounted_value"].sum(),
+                     "value after horizon": d.loc[d["in_horizon"].astype(str).str.lower() != "true",
+                                                  "discounted_value"].sum()})
+    return pd.DataFrame(rows)
+
+
+def department_table(run) -> pd.DataFrame:
+    a = run.tables["allocations"]
+    years = sorted(a["year"].unique())
+    piv = a.pivot_table(index="department", columns="year", values="spend_gbp_m", aggfunc="sum",
+                        fill_value=0.0)
+    out = pd.DataFrame({"department": piv.index,
+                        f"{years[0]} £m": piv[years[0]].to_numpy(),
+                        f"{years[-1]} £m": piv[years[-1]].to_numpy(),
+                        "horizon total £m": piv.sum(axis=1).to_numpy()})
+    return out.sort_values("horizon total £m", ascending=False).reset_index(drop=True)
+
+
+def _status_text(s: dict) -> str:
+    """First line of the solve message without its leading 'status:' word."""
+    msg = (s.get("message") or "").splitlines()
+    text = msg[0] if msg else ""
+    head = f"{s.get('status')}: "
+    return text[len(head):] if text.startswith(head) else text
+
+
+def _img(fig) -> str:
+    data = base64.b64encode(figure_bytes(fig, "png")).decode("ascii")
+    return f"data:image/png;base64,{data}"
+
+
+# --------------------------------------------------------------------------- the report
+def build_html(run, progress=None) -> str:
+    import matplotlib.pyplot as plt
+
+    from allocator import __version__
+
+    s = run.summary
+    unit = s.get("objective_unit", "")
+    title = f"Spending allocation report: {run.name}"
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+             f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
+             f"<h1>{_e(title)}</h1>",
+             f"<p class=\"sub\">Status: <span id=\"status\" class=\"{'ok' if s.get('status') == 'optimal' else 'bad'}\">"
+             f"{_e(s.get('status'))}</span>: {_e(_status_text(s))}</p>"]
+    cards = [("headline-objective", "mission value (objective)", s.get("objective")),
+             ("headline-in-horizon", "within the horizon", s.get("objective_in_horizon")),
+             ("headline-terminal", "after the horizon (10-year test)", s.get("objective_terminal"))]
+    parts.append('<div class="headline">' + "".join(
+        f'<div class="card"><div class="v" id="{k}">{_num(v)}</div><div class="k">{_e(label)}, {_e(unit)}</div></div>'
+        for k, label, v in cards) + "</div>")
+    parts.append("<h2>Findings</h2><ul id=\"findings\">" +
+                 "".join(f"<li>{_e(t)}</li>" for t in findings(run)) + "</ul>")
+    if run.has_plan:
+        parts.append("<h2>Plots</h2>")
+        for name, fn in PLOTS.items():
+            fig = fn(run)
+            parts.append(f'<figure id="plot-{name}"><img alt="{_e(name)}" src="{_img(fig)}">'
+                         f"<figcaption>{_e(PLOT_CAPTIONS.get(name, ''))}</figcaption></figure>")
+            plt.close(fig)
+            if progress:
+                progress(name)
+        parts.append("<h2>Missions</h2>")
+        mt = mission_table(run)
+        parts.append(_table(mt, num_cols=[c for c in mt.columns if c not in ("mission", "metric")],
+                            digits=3, id_="missions"))
+        parts.append(f"<p class=\"sub\">Value columns in {_e(unit)}, discounted.</p>")
+        parts.append("<h2>Fiscal headroom (cash £m; below zero = breach)</h2>")
+        h = headroom_frame(run.tables["fiscal"])
+        parts.append(_table(h, num_cols=list(h.columns[1:]), digits=0, id_="headroom"))
+        parts.append("<h2>Binding constraints</h2>")
+        b = binding_frame(run.tables["shadow_prices"])
+        if len(b):
+            bt = b[["description", "shadow_price"]].rename(
+                columns={"shadow_price": f"value per extra £1m ({unit})"})
+            parts.append(_table(bt, num_cols=[bt.columns[1]], digits=3, id_="binding"))
+        else:
+            parts.append("<p>No constraint binds with a positive shadow price.</p>")
+        parts.append("<h2>Allocation by department (cash £m)</h2>")
+        dt = department_table(run)
+        parts.append(_table(dt, num_cols=list(dt.columns[1:]), digits=0, id_="departments"))
+    elif "infeasibility" in run.tables:
+        parts.append("<h2>Smallest relaxation that restores feasibility</h2>")
+        parts.append(_table(run.tables["infeasibility"], num_cols=["relaxation_gbp_m"], id_="infeasibility"))
+    solver = s.get("solver") or {}
+    prov = [("instance", run.name), ("instance SHA-256", run.sha),
+            ("solver", f"{solver.get('name', '')} {solver.get('version', '')} ({solver.get('status', '')})"),
+            ("weights", s.get("weights_kind", "")), ("command", s.get("command", "")),
+            ("timings (s)", ", ".join(f"{k} {v}" for k, v in (s.get("timings_s") or {}).items())),
+            ("package versions", ", ".join(f"{k} {v}" for k, v in (s.get("versions") or {}).items())),
+            ("results folder", str(run.path)),
+            ("report", f"allocator {__version__}, {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC")]
+    parts.append("<h2>Provenance</h2>" + _table(pd.DataFrame(prov, columns=["item", "value"]), id_="provenance"))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(results_dir: str | Path, out: str | Path | None = None, progress=None) -> Path:
+    """Write ``report.html`` (default: inside ``results_dir``) for a results folder."""
+    from allocator.results_dir import load_results_dir
+
+    run = load_results_dir(results_dir)
+    out = Path(out) if out is not None else Path(results_dir) / "report.html"
+    atomic_write_text(out, build_html(run, progress=progress))
+    return out
