@@ -6,7 +6,9 @@ re-translation), and HiGHS re-solves warm from the previous basis:
 
 - fiscal forecast columns (receipts, AME, welfare, GDP, envelopes, ...) → row bounds of
   ``del_envelope``, ``welfare_cap``, ``stability_rule``, ``investment_rule``,
-  ``psnfl_definition``, recomputed by the same ``bounds()`` functions the build uses;
+  ``psnfl_definition``, recomputed by the same ``bounds()`` functions the build uses
+  (GDP also enters the investment rule's matrix as −Y_t/Y_{t−1}; those few coefficients
+  are changed in place);
 - mission weights, effect sizes (gain scaling) and discount rates → objective costs;
 - fixing decisions of earlier years (non-anticipativity in re-plans) → column bounds.
 
@@ -94,6 +96,24 @@ class ModelSession:
                 rows = np.arange(block.start, block.start + block.size)
                 self.backend.set_row_bounds(rows, lo, hi)
 
+    def _push_gdp_coefficients(self) -> None:
+        """The investment rule's row t has −Y_t/Y_{t−1} on N_{t−1} in the matrix: when GDP
+        changes, update those coefficients (in HiGHS and in the LP's cached matrix)."""
+        lp, md = self.model.lp, self.model.data
+        block = lp.family("investment_rule")
+        if block is None:
+            return
+        Y = md.fiscal["gdp_gbp_m"]
+        nb = lp.var_blocks["psnfl"]
+        A = lp.A
+        for i, year in enumerate(block.labels["year"]):
+            t = md.years.index(year)
+            if t == 0:
+                continue
+            row, col, val = block.start + i, nb.start + t - 1, -Y[t] / Y[t - 1]
+            self.backend.h.changeCoeff(int(row), int(col), float(val))
+            A[row, col] = val
+
     def _push_costs(self) -> None:
         lp = self.model.lp
         set_objective(self.model)
@@ -111,6 +131,8 @@ class ModelSession:
             if arr.shape != (md.T,):
                 raise ValueError(f"{name}: expected {md.T} values, got shape {arr.shape}")
             md.fiscal[name] = arr.copy()
+        if "gdp_gbp_m" in columns:
+            self._push_gdp_coefficients()
         self._push_row_bounds()
 
     def set_weights(self, weights) -> None:
@@ -180,6 +202,7 @@ class ModelSession:
         self.model.instance = self.instance
         md.fiscal = {k: v.copy() for k, v in self._fiscal0.items()}
         md.weight, md.piece_gain, md.delta = self._weight0.copy(), self._gain0.copy(), self._delta0.copy()
+        self._push_gdp_coefficients()
         self._push_row_bounds()
         self._push_costs()
         self.release()
