@@ -12,6 +12,7 @@
 from .events import EventsError, EventsFile, load_events
 from .replan import TriggerAnalysis, analyse_triggers
 from .stochastic import StochasticResult, stochastic_plan
+from .sweep import SweepResult, sweep  # noqa: E402  (the function shadows the submodule name)
 
-__all__ = ["analyse_triggers", "stochastic_plan", "load_events", "EventsFile", "EventsError",
+__all__ = ["analyse_triggers", "stochastic_plan", "sweep", "SweepResult", "load_events", "EventsFile", "EventsError",
            "TriggerAnalysis", "StochasticResult"]

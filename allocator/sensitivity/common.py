@@ -118,7 +118,7 @@ class ProximalPlan:
     built once and updated by bounds only, like the session.
     """
 
-    def __init__(self, session, x0: np.ndarray, rel_tol: float = 1e-7):
+    def __init__(self, session, x0: np.ndarray, rel_tol: float = 1e-9):
         import scipy.sparse as sp
 
         from allocator.solvers.highs import HighsBackend
@@ -159,7 +159,7 @@ class ProximalPlan:
         return None if out.x is None else out.x[:self.n]
 
 
-def closest_plan(lp, value: float, B, b0: np.ndarray, rel_tol: float = 1e-7) -> np.ndarray | None:
+def closest_plan(lp, value: float, B, b0: np.ndarray, rel_tol: float = 1e-9) -> np.ndarray | None:
     """One-off version of :class:`ProximalPlan` for any LP-shaped object: among the plans
     with c·x >= value − ε|value|, the one minimising Σ |B x − b0|."""
     import scipy.sparse as sp

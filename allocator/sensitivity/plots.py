@@ -99,7 +99,9 @@ def loss_heatmap(replans, path: Path, source: str, weights_kind: str) -> list[Pa
         stat = g.pivot_table(index="severity", columns="trigger_year", values="status",
                              aggfunc="first")
         arr = piv.to_numpy(dtype=float)
-        im = ax.imshow(arr, aspect="auto", origin="lower", cmap="Reds")
+        top = np.nanmax(arr) if np.isfinite(arr).any() else 1.0
+        im = ax.imshow(arr, aspect="auto", origin="lower", cmap="Reds", vmin=min(0.0, np.nanmin(arr))
+                       if np.isfinite(arr).any() else 0.0, vmax=max(top, 1e-9))
         for i in range(arr.shape[0]):
             for j in range(arr.shape[1]):
                 if stat.iloc[i, j] != "optimal":

@@ -125,6 +125,8 @@ def analyse_triggers(instance: Instance, events, *, years: list[str] | None = No
                 x = q.x if xp is None else xp
             holds = family_holds(s, x)
             loss = v0 - q.objective
+            if abs(loss) <= 1e-9 * max(1.0, abs(v0)):
+                loss = 0.0  # solver round-off, not a loss
             L, Q, MF = settlement_limits(model, x), programme_cash(model, x), mission_fund_cash(model, x)
             after = slice(max(t0, 0), T)
             dL = (L - L0)[:, :, after].sum(axis=2)
