@@ -183,10 +183,16 @@ def stochastic_plan(instance: Instance, events, tree: EventTree | dict | None = 
             x_rob = xc
     diff = _settlement_difference(models, ef, p, x_rob, ev_model, x_ev, base_model, x_b, trig)
     timings["total"] = round(time.perf_counter() - t_start, 6)
+    tol = 1e-9 * max(1.0, abs(rp))
+
+    def gap(a, b):  # differences within solver round-off are reported as exactly 0
+        d = a - b
+        return 0.0 if np.isfinite(d) and abs(d) <= tol else d
+
     return StochasticResult(
         instance_name=instance.settings.name, trigger_year=tr.trigger_year, status="optimal",
-        recourse_value=rp, wait_and_see=ws, evpi=ws - rp, expected_value_solution=eev,
-        vss=rp - eev, base_plan_expected=ebase, vss_vs_base=rp - ebase,
+        recourse_value=rp, wait_and_see=ws, evpi=gap(ws, rp), expected_value_solution=eev,
+        vss=gap(rp, eev), base_plan_expected=ebase, vss_vs_base=gap(rp, ebase),
         scenarios=_scen_table(ids, p, v_star, v_rp, v_ev, v_base),
         settlement_difference=diff, model_size=size, timings_s=timings)
 
