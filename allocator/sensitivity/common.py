@@ -106,19 +106,15 @@ class _ArrayLP:
 class ProximalPlan:
     """Among the optimal re-plans, the one closest to the base plan (docs/sensitivity.md §2.2).
 
-    LPs have many optimal plans (ties between programmes of equal marginal value), so
-    the plan a warm re-solve happens to return can reshuffle budgets that the shock did not
-    touch. To report *who absorbs* a shock, a second LP keeps the optimal value and
-    minimises the £m moved relative to the base plan x⁰:
-
-        min Σ u    s.t.   A x ∈ [lo, hi],  l <= x <= u_x,  c·x >= V* − ε|V*|,
-                          −u <= B (x − x⁰) <= u
-
-    where B stacks programme cash spend π_t q[p,t] and settlement limits L[d,c,t]. It is
-    built once and updated by bounds only, like the session.
+    LPs have many optimal plans (ties between programmes of equal marginal value), so the
+    plan a warm re-solve happens to return can reshuffle budgets the shock did not touch.
+    To report *who absorbs* a shock, a second LP stays on the optimal face (see
+    :func:`closest_plan`) and minimises the £m moved relative to the base plan x⁰,
+    Σ |B (x − x⁰)|, where B stacks programme cash spend π_t q[p,t] and settlement limits
+    L[d,c,t]. It is built once and updated by bounds only (warm re-solves), like the session.
     """
 
-    def __init__(self, session, x0: np.ndarray, rel_tol: float = 1e-9):
+    def __init__(self, session, x0: np.ndarray, dual_tol: float = 1e-9):
         import scipy.sparse as sp
 
         from allocator.solvers.highs import HighsBackend
@@ -127,58 +123,71 @@ class ProximalPlan:
         B = sp.vstack([e.cash, e.limit], format="csr")
         k = B.shape[0]
         self.b0 = B @ x0
-        self.n, self.m0, self.k = lp.n, lp.m, k
-        self.tol = rel_tol
+        self.n, self.m0, self.k, self.tol = lp.n, lp.m, k, dual_tol
         I = sp.eye(k, format="csr")
-        A = sp.vstack([
-            sp.hstack([lp.A, sp.csr_matrix((lp.m, k))]),
-            sp.hstack([B, -I]),  # B x − u <= B x0
-            sp.hstack([B, I]),  # B x + u >= B x0
-            sp.hstack([sp.csr_matrix(lp.cost.reshape(1, -1)), sp.csr_matrix((1, k))]),
-        ], format="csc")
-        inf = np.inf
+        A = sp.vstack([sp.hstack([lp.A, sp.csr_matrix((lp.m, k))]), sp.hstack([B, -I]),
+                       sp.hstack([B, I])], format="csc")
         self.arr = _ArrayLP(
             A, np.concatenate([np.zeros(lp.n), -np.ones(k)]),
-            np.concatenate([lp.col_lower, np.zeros(k)]), np.concatenate([lp.col_upper, np.full(k, inf)]),
-            np.concatenate([lp.row_lower, np.full(k, -inf), self.b0, [-inf]]),
-            np.concatenate([lp.row_upper, self.b0, np.full(k, inf), [inf]]))
+            np.concatenate([lp.col_lower, np.zeros(k)]),
+            np.concatenate([lp.col_upper, np.full(k, np.inf)]),
+            np.concatenate([lp.row_lower, np.full(k, -np.inf), self.b0]),
+            np.concatenate([lp.row_upper, self.b0, np.full(k, np.inf)]))
         self.backend = HighsBackend()
         self.backend.load(self.arr)
         self.session = session
 
-    def solve(self, objective_value: float) -> np.ndarray | None:
-        """Closest optimal plan, given the re-plan's optimal c·x value (without constant)."""
+    def solve(self, out) -> np.ndarray | None:
+        """Closest optimal plan, given the session's optimal solve output ``out`` (with duals)."""
+        if out is None or out.x is None or out.col_dual is None or out.row_dual is None:
+            return None
         s = self.session
         lo, hi = current_row_bounds(s)
+        tight = np.abs(out.row_dual) > self.tol
+        lo, hi = lo.copy(), hi.copy()
+        lo[tight] = hi[tight] = out.row_activity[tight]
+        cl, cu = s._lb.copy(), s._ub.copy()
+        fix = np.abs(out.col_dual) > self.tol * np.maximum(1.0, np.abs(s.model.lp.cost))
+        cl[fix] = cu[fix] = out.x[fix]
         self.backend.set_row_bounds(np.arange(self.m0), lo, hi)
-        floor = objective_value - self.tol * max(1.0, abs(objective_value))
-        self.backend.set_row_bounds(np.array([self.m0 + 2 * self.k]), np.array([floor]),
-                                    np.array([np.inf]))
-        self.backend.set_col_bounds(np.arange(self.n), s._lb, s._ub)
-        out = self.backend.solve()
-        return None if out.x is None else out.x[:self.n]
+        self.backend.set_col_bounds(np.arange(self.n), cl, cu)
+        res = self.backend.solve()
+        return None if res.x is None else res.x[:self.n]
 
 
-def closest_plan(lp, value: float, B, b0: np.ndarray, rel_tol: float = 1e-9) -> np.ndarray | None:
-    """One-off version of :class:`ProximalPlan` for any LP-shaped object: among the plans
-    with c·x >= value − ε|value|, the one minimising Σ |B x − b0|."""
+def closest_plan(lp, B, b0: np.ndarray, out, dual_tol: float = 1e-9) -> np.ndarray | None:
+    """Among the optimal plans of ``lp`` (given its optimal solve ``out`` with duals), the
+    one minimising Σ |B x − b0|.
+
+    The optimal face is described without an objective row, by complementary slackness
+    with the dual solution found: every column with a non-zero reduced cost stays at its
+    value (a bound) and every row with a non-zero dual stays at its activity (a bound);
+    any plan feasible for the rest is optimal. Then
+
+        min Σ u   s.t.  that face,   −u <= B x − b0 <= u
+    """
     import scipy.sparse as sp
 
     from allocator.solvers.highs import HighsBackend
 
+    if out.x is None or out.col_dual is None or out.row_dual is None:
+        return None
+    x, act = out.x, out.row_activity
     k = B.shape[0]
+    cl, cu = lp.col_lower.copy(), lp.col_upper.copy()
+    fix = np.abs(out.col_dual) > dual_tol * np.maximum(1.0, np.abs(lp.cost))
+    cl[fix] = cu[fix] = x[fix]
+    rl, ru = lp.row_lower.copy(), lp.row_upper.copy()
+    tight = np.abs(out.row_dual) > dual_tol
+    rl[tight] = ru[tight] = act[tight]
     I = sp.eye(k, format="csr")
     A = sp.vstack([sp.hstack([lp.A, sp.csr_matrix((lp.m, k))]), sp.hstack([B, -I]),
-                   sp.hstack([B, I]),
-                   sp.hstack([sp.csr_matrix(np.asarray(lp.cost).reshape(1, -1)), sp.csr_matrix((1, k))])],
-                  format="csc")
-    floor = value - rel_tol * max(1.0, abs(value))
+                   sp.hstack([B, I])], format="csc")
     arr = _ArrayLP(A, np.concatenate([np.zeros(lp.n), -np.ones(k)]),
-                   np.concatenate([lp.col_lower, np.zeros(k)]),
-                   np.concatenate([lp.col_upper, np.full(k, np.inf)]),
-                   np.concatenate([lp.row_lower, np.full(k, -np.inf), b0, [floor]]),
-                   np.concatenate([lp.row_upper, b0, np.full(k, np.inf), [np.inf]]))
+                   np.concatenate([cl, np.zeros(k)]), np.concatenate([cu, np.full(k, np.inf)]),
+                   np.concatenate([rl, np.full(k, -np.inf), b0]),
+                   np.concatenate([ru, b0, np.full(k, np.inf)]))
     b = HighsBackend()
     b.load(arr)
-    out = b.solve()
-    return None if out.x is None else out.x[:lp.n]
+    res = b.solve()
+    return None if res.x is None else res.x[:lp.n]

@@ -121,7 +121,7 @@ def analyse_triggers(instance: Instance, events, *, years: list[str] | None = No
         if q.x is not None:
             x = q.x
             if prox is not None:
-                xp = prox.solve(float(model.lp.cost @ q.x))
+                xp = prox.solve(s.last)
                 x = q.x if xp is None else xp
             holds = family_holds(s, x)
             loss = v0 - q.objective

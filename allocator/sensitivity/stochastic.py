@@ -175,10 +175,13 @@ def stochastic_plan(instance: Instance, events, tree: EventTree | dict | None = 
     if x_ev is not None:
         import scipy.sparse as sp
 
-        e = models[0].expr
-        B0 = sp.vstack([e.cash, e.limit], format="csr")
+        e, T = models[0].expr, models[0].data.T
+        # only first-stage rows (years before the trigger): rows are (subject, year) with year fastest
+        keep_c = np.flatnonzero(np.arange(e.cash.shape[0]) % T < trig)
+        keep_l = np.flatnonzero(np.arange(e.limit.shape[0]) % T < trig)
+        B0 = sp.vstack([e.cash[keep_c], e.limit[keep_l]], format="csr")
         B = sp.hstack([B0, sp.csr_matrix((B0.shape[0], ef.n - ef.n_per_scenario))], format="csr")
-        xc = closest_plan(ef, float(ef.cost @ out.x), B, B0 @ x_ev)
+        xc = closest_plan(ef, B, B0 @ x_ev, out)
         if xc is not None:
             x_rob = xc
     diff = _settlement_difference(models, ef, p, x_rob, ev_model, x_ev, base_model, x_b, trig)
