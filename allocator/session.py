@@ -6,9 +6,7 @@ re-translation), and HiGHS re-solves warm from the previous basis:
 
 - fiscal forecast columns (receipts, AME, welfare, GDP, envelopes, ...) → row bounds of
   ``del_envelope``, ``welfare_cap``, ``stability_rule``, ``investment_rule``,
-  ``psnfl_definition``, recomputed by the same ``bounds()`` functions the build uses
-  (GDP also enters the investment rule's matrix as −Y_t/Y_{t−1}; those few coefficients
-  are changed in place);
+  ``psnfl_definition``, recomputed by the same ``bounds()`` functions the build uses;
 - mission weights, effect sizes (gain scaling) and discount rates → objective costs;
 - fixing decisions of earlier years (non-anticipativity in re-plans) → column bounds.
 
@@ -96,24 +94,6 @@ class ModelSession:
                 rows = np.arange(block.start, block.start + block.size)
                 self.backend.set_row_bounds(rows, lo, hi)
 
-    def _push_gdp_coefficients(self) -> None:
-        """The investment rule's row t has −Y_t/Y_{t−1} on N_{t−1} in the matrix: when GDP
-        changes, update those coefficients (in HiGHS and in the LP's cached matrix)."""
-        lp, md = self.model.lp, self.model.data
-        block = lp.family("investment_rule")
-        if block is None:
-            return
-        Y = md.fiscal["gdp_gbp_m"]
-        nb = lp.var_blocks["psnfl"]
-        A = lp.A
-        for i, year in enumerate(block.labels["year"]):
-            t = md.years.index(year)
-            if t == 0:
-                continue
-            row, col, val = block.start + i, nb.start + t - 1, -Y[t] / Y[t - 1]
-            self.backend.h.changeCoeff(int(row), int(col), float(val))
-            A[row, col] = val
-
     def _push_costs(self) -> None:
         lp = self.model.lp
         set_objective(self.model)
@@ -124,6 +104,9 @@ class ModelSession:
         """Replace fiscal-table columns (arrays of length T, cash £m), e.g.
         ``receipts_gbp_m=…, ame_current_gbp_m=…, rdel_envelope_gbp_m=…``."""
         md = self.model.data
+        if "deflator" in columns:
+            raise ValueError("the deflator enters the coefficient matrix (cash = π·real spend); "
+                             "build a new ModelSession for a changed deflator")
         for name, values in columns.items():
             if name not in md.fiscal:
                 raise KeyError(f"unknown fiscal column {name!r}; known: {sorted(md.fiscal)}")
@@ -132,8 +115,27 @@ class ModelSession:
                 raise ValueError(f"{name}: expected {md.T} values, got shape {arr.shape}")
             md.fiscal[name] = arr.copy()
         if "gdp_gbp_m" in columns:
-            self._push_gdp_coefficients()
+            self._push_gdp_ratios()
         self._push_row_bounds()
+
+    def _push_gdp_ratios(self) -> None:
+        """The investment rule's coefficient −Y_t/Y_{t−1} on N_{t−1} (t ≥ 1) follows GDP."""
+        lp, md = self.model.lp, self.model.data
+        block = lp.family("investment_rule")
+        if block is None:
+            return
+        Y = md.fiscal["gdp_gbp_m"]
+        nb = lp.var_blocks["psnfl"]
+        A = lp.A
+        for r, year in enumerate(block.labels["year"]):
+            t = md.years.index(year)
+            if t == 0:
+                continue  # Y_0/Y_{-1} sits in the row bound
+            row, col, val = block.start + r, nb.start + t - 1, -Y[t] / Y[t - 1]
+            self.backend.h.changeCoeff(row, col, val)
+            lo, hi = A.indptr[col], A.indptr[col + 1]
+            hit = np.flatnonzero(A.indices[lo:hi] == row)
+            A.data[lo + hit[0]] = val
 
     def set_weights(self, weights) -> None:
         """Mission weights: an array (M,) or a mapping mission id -> weight."""
@@ -199,10 +201,10 @@ class ModelSession:
     def reset(self) -> None:
         """Back to the instance as built."""
         md = self.model.data
-        self.model.instance = self.instance
+        self.model.instance = self.instance  # undo set_headroom
         md.fiscal = {k: v.copy() for k, v in self._fiscal0.items()}
+        self._push_gdp_ratios()  # undo a GDP change in the investment rule's matrix
         md.weight, md.piece_gain, md.delta = self._weight0.copy(), self._gain0.copy(), self._delta0.copy()
-        self._push_gdp_coefficients()
         self._push_row_bounds()
         self._push_costs()
         self.release()

@@ -89,18 +89,20 @@ def test_infeasible_replan_reports_smallest_relaxation(tiny):
 def test_session_recession_warm_equals_cold(uk_dir):
     """GDP enters the investment rule's matrix: the session updates it in place."""
     inst = load_instance(uk_dir)
-    ev = parse_events([dict(id="r", kind="recession", year="2027-28", severity=0.03,
-                            duration=1)], "t", inst)
+    ev = parse_events([dict(id="r", kind="recession", year="2031-32", severity=0.0125, persistence=0.5,
+                            duration=2)], "t", inst)
     s = ModelSession(inst)
     s.solve()
     from allocator.sensitivity.events import apply_events
 
-    s.set_fiscal(**apply_events(s._fiscal0, ev.events, inst.years, inst))
+    new = apply_events(s._fiscal0, ev.events, inst.years, inst)
+    s.set_fiscal(**{k: v for k, v in new.items() if k != "deflator"})
     warm = s.solve()
     cold = solve(instance_with_events(inst, ev.events))
     assert warm.status == cold.status == "optimal"
     assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
-    s.reset()
+    assert warm.objective < solve(inst).objective - 100  # the recession costs value
+    s.reset()  # restores the GDP ratios in the matrix as well as the bounds
     assert s.solve().objective == pytest.approx(solve(inst).objective, rel=1e-9)
 
 

@@ -111,7 +111,7 @@ def analyse_triggers(instance: Instance, events, *, years: list[str] | None = No
         shock = e.scaled(m, y)
         t0 = _year_index(instance, y)
         new = apply_events(base_fiscal, [shock], horizon, instance)
-        s.set_fiscal(**new)
+        s.set_fiscal(**{k: v for k, v in new.items() if k != "deflator"})
         base_holds = family_holds(s, x0)
         s.fix_years(min(max(t0, 0), T), x0)
         q = s.solve()
