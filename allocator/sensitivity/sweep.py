@@ -240,7 +240,7 @@ def sweep(instance: Instance, parameter_grid: dict | None = None, *, n_jobs: int
         else:
             from joblib import Parallel, delayed
 
-            chunks = [c for c in _chunks(todo, n_jobs * 4)]
+            chunks = _chunks(todo, n_jobs)  # one chunk (one session) per worker
             iterator = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(
                 delayed(run_chunk)(instance, c) for c in chunks)
         for batch in iterator:
