@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 CLI = [sys.executable, "-m", "allocator"]
 EVENTS = Path(__file__).resolve().parent / "data" / "tiny_events.yaml"

@@ -25,8 +25,8 @@ from allocator.models.data import CATEGORIES
 from allocator.schema import Instance, parse_year_label
 from allocator.session import ModelSession
 
-from .common import (LPView, ProximalPlan, RULE_FAMILIES, family_holds, mission_fund_cash, programme_cash,
-                     settlement_limits, value_by_year)
+from .common import (LPView, ProximalPlan, RULE_FAMILIES, family_holds, mission_fund_cash,
+                     programme_cash, settlement_limits, value_by_year)
 from .events import EventsFile, apply_events, as_events
 
 REPLAN_COLUMNS = ["event", "kind", "trigger_year", "severity_multiplier", "severity", "status",

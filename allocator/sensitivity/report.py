@@ -86,6 +86,9 @@ def run_sensitivity(instance: Instance, events, out: str | Path, *,
         summary["stochastic"] = {"skipped": "the events file has no 'tree' section"}
     if "sweep" in analyses:
         grid = parameter_grid if parameter_grid is not None else default_grid(instance)
+        from .sweep import _check_grid
+
+        _check_grid(instance, grid)  # a bad grid must fail before anything is written
         fp = {"instance_sha256": ih, "grid": grid, "analysis": "sweep"}
         log = RunLog(out, fp, resume=resume, name="sweep_progress.jsonl")
         try:

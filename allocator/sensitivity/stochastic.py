@@ -159,7 +159,6 @@ def stochastic_plan(instance: Instance, events, tree: EventTree | dict | None = 
                                 rep, size, timings)
     rp = float(out.objective + ef.constant)
     ws = float(p @ v_star)
-    x_first = out.x[ef.block(0)][J]
     v_rp = np.array([float(models[s].lp.cost @ out.x[ef.block(s)] + models[s].lp.constant)
                      for s in range(len(ids))])
     x_ev = ev_out.x
