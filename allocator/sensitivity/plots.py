@@ -119,19 +119,25 @@ def loss_heatmap(replans, path: Path, source: str, weights_kind: str) -> list[Pa
 
 
 def settlement_difference_bars(diff, path: Path, source: str) -> list[Path]:
-    """Robust (stochastic) minus deterministic (EV-plan) settlement, cash £m by department."""
-    d = diff.groupby(["department", "stage"], sort=False)["difference_vs_ev_gbp_m"].sum().unstack()
-    d = d.reindex(columns=[c for c in ("first_stage", "recourse_expected") if c in d.columns])
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(d) + 2), 4))
-    x = np.arange(len(d))
+    """Robust (stochastic) minus deterministic settlement, cash £m by department: against
+    the expected-value plan and against the base (no-event) plan, each stage."""
+    d = diff[diff["level"] == "department"]
+    fig, axes = plt.subplots(2, 1, figsize=(max(7, 0.45 * d["name"].nunique() + 2), 7), sharex=True)
+    names = list(dict.fromkeys(d["name"]))
+    x = np.arange(len(names))
     w = 0.4
-    for i, c in enumerate(d.columns):
-        ax.bar(x + (i - 0.5) * w, d[c].to_numpy(), width=w,
-               label={"first_stage": "first stage (before trigger)",
-                      "recourse_expected": "recourse (expected, after trigger)"}[c])
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(x, d.index, rotation=60, fontsize=7)
-    ax.set_ylabel("robust − deterministic settlement, cash £m (summed over years)")
-    ax.set_title("How the stochastic settlement differs from the expected-value plan")
-    ax.legend(fontsize=8)
+    for ax, col, what in ((axes[0], "difference_vs_ev_gbp_m", "expected-value plan"),
+                          (axes[1], "difference_vs_base_gbp_m", "base (no-event) plan")):
+        g = d.groupby(["name", "stage"], sort=False)[col].sum().unstack().reindex(names)
+        for i, c in enumerate([c for c in ("first_stage", "recourse_expected") if c in g.columns]):
+            ax.bar(x + (i - 0.5) * w, g[c].to_numpy(), width=w,
+                   label={"first_stage": "first stage (before trigger)",
+                          "recourse_expected": "recourse (expected, after trigger)"}[c])
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_ylabel("cash £m")
+        ax.set_title(f"Robust settlement minus the {what}", fontsize=10)
+        ax.legend(fontsize=8)
+    axes[1].set_xticks(x, names, rotation=60, fontsize=7)
+    fig.suptitle("How the two-stage stochastic settlement differs, by department "
+                 "(limits summed over each stage's years)", fontsize=11)
     return _save(fig, path, source)

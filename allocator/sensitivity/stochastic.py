@@ -33,7 +33,7 @@ from allocator.models.stochastic import ExtensiveForm, build_extensive_form, fir
 from allocator.schema import Instance, parse_year_label
 from allocator.solvers.highs import HighsBackend
 
-from .common import closest_plan, settlement_limits
+from .common import closest_plan, programme_cash, settlement_limits
 from .events import EventTree, as_events, base_fiscal, instance_with_events
 
 
@@ -84,8 +84,11 @@ def _value(model, out) -> float | None:
     return None if out.x is None else float(out.objective + model.lp.constant)
 
 
-def _fixed_value(model, x_first: np.ndarray, J: np.ndarray) -> float:
-    """V_s(x₁): the branch's best recourse with the first stage fixed (−inf if infeasible)."""
+def _fixed_value(model, x_first: np.ndarray, J: np.ndarray, plans: list | None = None,
+                 near: np.ndarray | None = None) -> float:
+    """V_s(x₁): the branch's best recourse with the first stage fixed (−inf if infeasible);
+    the plan found is appended to ``plans`` (None if infeasible) — among the optimal ones,
+    the closest to ``near`` in spend and settlements, so that differences are not ties."""
     lp = model.lp
     lo, hi = lp.col_lower.copy(), lp.col_upper.copy()
     lo[J] = hi[J] = x_first
@@ -97,6 +100,15 @@ def _fixed_value(model, x_first: np.ndarray, J: np.ndarray) -> float:
     f.A, f.cost, f.n, f.m = lp.A, lp.cost, lp.n, lp.m
     f.col_lower, f.col_upper, f.row_lower, f.row_upper = lo, hi, lp.row_lower, lp.row_upper
     out = _solve(f)
+    if plans is not None:
+        x = out.x
+        if x is not None and near is not None:
+            import scipy.sparse as sp
+
+            B = sp.vstack([model.expr.cash, model.expr.limit], format="csr")
+            xc = closest_plan(f, B, B @ near, out)
+            x = x if xc is None else xc
+        plans.append(x)
     return -np.inf if out.x is None else float(out.objective + lp.constant)
 
 
@@ -162,13 +174,6 @@ def stochastic_plan(instance: Instance, events, tree: EventTree | dict | None = 
     v_rp = np.array([float(models[s].lp.cost @ out.x[ef.block(s)] + models[s].lp.constant)
                      for s in range(len(ids))])
     x_ev = ev_out.x
-    v_ev = (np.array([_fixed_value(m, x_ev[J], J) for m in models]) if x_ev is not None
-            else np.full(len(ids), -np.inf))
-    x_b = base_out.x
-    v_base = (np.array([_fixed_value(m, x_b[J], J) for m in models]) if x_b is not None
-              else np.full(len(ids), -np.inf))
-    eev = float(p @ v_ev) if np.all(np.isfinite(v_ev[p > 0])) else -np.inf
-    ebase = float(p @ v_base) if np.all(np.isfinite(v_base[p > 0])) else -np.inf
     # report the robust plan closest (first stage) to the EV plan among the optimal ones
     x_rob = out.x
     if x_ev is not None:
@@ -183,7 +188,17 @@ def stochastic_plan(instance: Instance, events, tree: EventTree | dict | None = 
         xc = closest_plan(ef, B, B0 @ x_ev, out)
         if xc is not None:
             x_rob = xc
-    diff = _settlement_difference(models, ef, p, x_rob, ev_model, x_ev, base_model, x_b, trig)
+    ev_plans: list = []
+    b_plans: list = []
+    near = [x_rob[ef.block(k)] for k in range(len(ids))]
+    v_ev = (np.array([_fixed_value(m, x_ev[J], J, ev_plans, near[k]) for k, m in enumerate(models)])
+            if x_ev is not None else np.full(len(ids), -np.inf))
+    x_b = base_out.x
+    v_base = (np.array([_fixed_value(m, x_b[J], J, b_plans, near[k]) for k, m in enumerate(models)])
+              if x_b is not None else np.full(len(ids), -np.inf))
+    eev = float(p @ v_ev) if np.all(np.isfinite(v_ev[p > 0])) else -np.inf
+    ebase = float(p @ v_base) if np.all(np.isfinite(v_base[p > 0])) else -np.inf
+    diff = _settlement_difference(models, ef, p, x_rob, ev_plans, b_plans, trig)
     timings["total"] = round(time.perf_counter() - t_start, 6)
     tol = 1e-9 * max(1.0, abs(rp))
 
@@ -224,28 +239,43 @@ def _scen_table(ids, p, v_star, v_rp, v_ev, v_base) -> pd.DataFrame:
                          "value_base_first_stage": col(v_base)})
 
 
-def _settlement_difference(models, ef: ExtensiveForm, p, x, ev_model, x_ev, base_model, x_b,
+def _settlement_difference(models, ef: ExtensiveForm, p, x, ev_plans, base_plans,
                            trig: int) -> pd.DataFrame:
-    """Settlement limits (cash £m summed over years) by department, category and stage:
-    first stage (t < trigger, one figure for all branches) and the probability-weighted
-    recourse (t >= trigger), robust plan vs the EV plan and the base plan."""
+    """Cash £m summed over the years of each stage — the first stage (t < trigger, one figure
+    for every branch) and the probability-weighted recourse (t >= trigger) — of settlement
+    limits by department and category (``level`` = department) and of spend by programme
+    (``level`` = programme). Robust = the stochastic plan; EV plan / base plan = that plan's
+    first stage followed by the best recourse in each branch (NaN if a branch is infeasible)."""
     md = models[0].data
     T = md.T
-    L_rob = [settlement_limits(models[s], x[ef.block(s)]) for s in range(len(models))]
-    L_ev = settlement_limits(ev_model, x_ev) if x_ev is not None else None
-    L_b = settlement_limits(base_model, x_b) if x_b is not None else None
+
+    def per_branch(plans):
+        if len(plans) != len(models) or any(xs is None for xs in plans):
+            return None
+        return [(settlement_limits(models[s], plans[s]), programme_cash(models[s], plans[s]))
+                for s in range(len(models))]
+
+    rob_b = per_branch([x[ef.block(s)] for s in range(len(models))])
+    ev_b, base_b = per_branch(ev_plans), per_branch(base_plans)
     rows = []
     for stage, sl in (("first_stage", slice(0, trig)), ("recourse_expected", slice(trig, T))):
-        rob = sum(pi * L[:, :, sl].sum(axis=2) for pi, L in zip(p, L_rob))
-        evv = L_ev[:, :, sl].sum(axis=2) if L_ev is not None else np.full_like(rob, np.nan)
-        bas = L_b[:, :, sl].sum(axis=2) if L_b is not None else np.full_like(rob, np.nan)
-        for d, dep in enumerate(md.departments):
-            for c in range(2):
-                rows.append(dict(stage=stage, department=dep, category=CATEGORIES[c],
-                                 robust_gbp_m=rob[d, c], ev_plan_gbp_m=evv[d, c],
-                                 base_plan_gbp_m=bas[d, c],
-                                 difference_vs_ev_gbp_m=rob[d, c] - evv[d, c],
-                                 difference_vs_base_gbp_m=rob[d, c] - bas[d, c]))
+        def agg(branches, which):
+            if branches is None:
+                return np.full((md.D, 2) if which == 0 else (md.P,), np.nan)
+            return sum(pi * br[which][..., sl].sum(axis=-1) for pi, br in zip(p, branches))
+
+        for which, level in ((0, "department"), (1, "programme")):
+            rob, evv, bas = agg(rob_b, which), agg(ev_b, which), agg(base_b, which)
+            if which == 0:
+                keys = [(md.departments[d], CATEGORIES[c], (d, c)) for d in range(md.D)
+                        for c in range(2)]
+            else:
+                keys = [(md.programmes[q], CATEGORIES[md.prog_category[q]], q) for q in range(md.P)]
+            for name, cat, ix in keys:
+                rows.append(dict(stage=stage, level=level, name=name, category=cat,
+                                 robust_gbp_m=rob[ix], ev_plan_gbp_m=evv[ix], base_plan_gbp_m=bas[ix],
+                                 difference_vs_ev_gbp_m=rob[ix] - evv[ix],
+                                 difference_vs_base_gbp_m=rob[ix] - bas[ix]))
     return pd.DataFrame(rows)
 
 
