@@ -175,6 +175,14 @@ class ModelSession:
         md.delta = d
         self._push_costs()
 
+    def set_headroom(self, gbp_m: float) -> None:
+        """Fiscal-rule headroom H (cash £m) → ``stability_rule``/``investment_rule`` row bounds.
+        Works on a private copy of the settings, so the caller's instance is not changed."""
+        if self.model.instance is self.instance:
+            self.model.instance = self.instance.model_copy(deep=True)
+        self.model.instance.settings.fiscal_rules.headroom_gbp_m = float(gbp_m)
+        self._push_row_bounds()
+
     def fix_years(self, before: int, x: np.ndarray) -> None:
         """Fix every decision of years t < ``before`` to its value in ``x`` (a previous plan)."""
         cols = np.flatnonzero((self.col_year >= 0) & (self.col_year < before))
@@ -193,7 +201,9 @@ class ModelSession:
     def reset(self) -> None:
         """Back to the instance as built."""
         md = self.model.data
+        self.model.instance = self.instance  # undo set_headroom
         md.fiscal = {k: v.copy() for k, v in self._fiscal0.items()}
+        self._push_gdp_ratios()  # undo a GDP change in the investment rule's matrix
         md.weight, md.piece_gain, md.delta = self._weight0.copy(), self._gain0.copy(), self._delta0.copy()
         self._push_row_bounds()
         self._push_costs()
