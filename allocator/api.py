@@ -23,6 +23,7 @@ STATUS_MESSAGES = {
     SolverStatus.UNBOUNDED: "unbounded: mission value can grow without limit; a cap or envelope "
                             "is missing",
     SolverStatus.TIME_LIMIT: "stopped at the time limit: the plan is the best found, NOT proven optimal",
+    "check_failed": "the solver said optimal but the plan fails the independent check; not optimal",
     SolverStatus.ITERATION_LIMIT: "stopped at the iteration limit: the plan is NOT proven optimal",
     SolverStatus.ERROR: "the solver failed numerically; no plan is reported",
 }
@@ -91,11 +92,15 @@ def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: 
     ``instance`` may be an :class:`Instance` or a path. ``solver`` overrides the instance's
     ``solver.name`` ('highs' by default; any Pyomo solver name otherwise).
     """
+    from allocator.numerics import money_unit, to_gbp_m
+
     timings = {}
     t0 = time.perf_counter()
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
         timings["load"] = round(time.perf_counter() - t0, 6)
+    user_instance, unit = instance, money_unit(instance)
+    instance = to_gbp_m(instance)  # the engine always solves in £m
     opts = instance.settings.solver
     t0 = time.perf_counter()
     model = build_allocation_model(instance)
@@ -107,10 +112,46 @@ def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: 
     backend.load(model.lp)
     timings["load_solver"] = round(time.perf_counter() - t0, 6)
     out = backend.solve()
-    res = result_from(model, out, explain=explain, timings=timings)
+    res = result_from(model, out, explain=explain, timings=timings,
+                      instance_hash=instance_sha256(user_instance))
+    check_solution(model, res)
+    if unit != "gbp_m":
+        from allocator.numerics import result_to_unit
+
+        result_to_unit(res, unit)
     if keep_model:
         res.solved = Solved(model, backend, out)  # type: ignore[attr-defined]
     return res
+
+
+def check_solution(model: AllocationModel, res: Result) -> None:
+    """Independent feasibility check of any returned plan, and a numerical-range report.
+
+    Recomputes every rule from the result tables (:mod:`allocator.checker`); an "optimal"
+    plan that fails becomes status ``check_failed`` (never "optimal"). A plan stopped at a
+    limit is checked too and the message says whether it is usable. Coefficient ranges
+    HiGHS handles badly are named by constraint family (:mod:`allocator.numerics`)."""
+    from allocator.checker import check_result
+    from allocator.numerics import numerical_warnings
+
+    t0 = time.perf_counter()
+    warnings = numerical_warnings(model)
+    res.provenance["numerical_warnings"] = warnings
+    if res.tables:
+        report = check_result(model.instance, res)
+        res.provenance["feasibility_check"] = report.to_dict()
+        if res.status == "optimal" and not report.ok:
+            res.status = "check_failed"
+            res.message = ("the solver reported an optimal plan, but the independent check of "
+                           "the plan against the instance's own rules FAILED, so it is not "
+                           "reported as optimal\n" + report.text())
+        elif res.status != "optimal":
+            res.message += ("\nthe best plan found satisfies every rule (independent check)"
+                            if report.ok else "\nthe best plan found is NOT feasible:\n"
+                            + report.text())
+    if warnings and res.status in ("check_failed", "error"):
+        res.message += "\nnumerical warnings:\n" + "\n".join(f"  - {w}" for w in warnings)
+    res.timings_s["check"] = round(time.perf_counter() - t0, 6)
 
 
 def default_instance_path():

@@ -164,6 +164,9 @@ class InstanceSettings(Strict):
     title: str = ""
     description: str = ""
     price_base: str | None = Field(None, description="Price base of real figures (default: first year).")
+    money_unit: Literal["gbp_m", "gbp_bn", "gbp"] = Field(
+        "gbp_m", description="Unit of every *_gbp_m figure in this instance: £ million (default), "
+        "£ billion or pounds. The engine solves in £m and reports results in this unit.")
     horizon: Horizon
     mode: Literal["envelope", "fiscal"] = Field(
         "envelope", description="envelope: total DEL <= fixed envelopes; fiscal: no envelope, "
