@@ -92,7 +92,7 @@ def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: 
     ``instance`` may be an :class:`Instance` or a path. ``solver`` overrides the instance's
     ``solver.name`` ('highs' by default; any Pyomo solver name otherwise).
     """
-    from allocator.numerics import money_unit, to_gbp_m
+    from allocator.numerics import check_model_size, money_unit, to_gbp_m
 
     timings = {}
     t0 = time.perf_counter()
@@ -100,6 +100,7 @@ def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: 
         instance = load_instance(instance)
         timings["load"] = round(time.perf_counter() - t0, 6)
     user_instance, unit = instance, money_unit(instance)
+    check_model_size(instance)
     instance = to_gbp_m(instance)  # the engine always solves in £m
     opts = instance.settings.solver
     t0 = time.perf_counter()

@@ -154,6 +154,37 @@ def result_to_unit(res, unit: str) -> None:
                        else "") + ")")
 
 
+# --------------------------------------------------------------------------- model size
+MAX_LP_COLUMNS = 2_000_000
+MAX_LP_NONZEROS = 40_000_000
+
+
+def check_model_size(inst: Instance) -> dict:
+    """Estimate the LP's size before building it; refuse absurd sizes with a clear message.
+
+    columns ≈ T · (Σ_p (segments_p + 1) + Σ_p owners_p + P + 2·D) + T
+    nonzeros ≈ columns · (a few rows per column) + T · P · (max lag + 1) (AME savings)"""
+    from allocator.errors import AllocatorError
+
+    T = inst.settings.horizon.years
+    segs: dict[str, set] = {}
+    for sg in inst.segments:
+        segs.setdefault(sg.programme, set()).add(sg.segment)
+    pieces = sum(len(segs.get(p.id, ())) + 1 for p in inst.programmes)
+    owners = sum(len(p.owners) for p in inst.programmes)
+    P, D = len(inst.programmes), len(inst.departments)
+    K = max((lw.lag for lw in inst.lag_profiles), default=0)
+    cols = T * (pieces + owners + P + 2 * D) + T
+    nnz = 12 * cols + T * P * (K + 1)
+    size = {"columns": cols, "nonzeros": nnz}
+    if cols > MAX_LP_COLUMNS or nnz > MAX_LP_NONZEROS:
+        raise AllocatorError(
+            f"instance too large to solve here: about {cols:,} LP columns and {nnz:,} nonzeros "
+            f"({P:,} programmes, {pieces - P:,} response segments, {T} years); the limits are "
+            f"{MAX_LP_COLUMNS:,} columns and {MAX_LP_NONZEROS:,} nonzeros")
+    return size
+
+
 # --------------------------------------------------------------------------- coefficient ranges
 def _abs_range(v: np.ndarray) -> tuple[float, float]:
     a = np.abs(v[np.isfinite(v) & (v != 0)])

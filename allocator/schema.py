@@ -35,8 +35,21 @@ def parse_year_label(label: str) -> int:
     return int(m.group(1))
 
 
+#: no number in an instance may exceed this magnitude (£1e15m is 300 million UK GDPs; such
+#: values only come from typos or unit mistakes and wreck the solver's numerics)
+MAX_ABS_NUMBER = 1e15
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plausible_magnitude(cls, v):
+        if isinstance(v, float) and abs(v) > MAX_ABS_NUMBER:
+            raise ValueError(f"magnitude above {MAX_ABS_NUMBER:.0e} is not plausible "
+                             "(check the money unit)")
+        return v
 
 
 # --------------------------------------------------------------------------- yaml parts
