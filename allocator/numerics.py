@@ -102,10 +102,17 @@ def rename_money_columns(df: pd.DataFrame, unit: str) -> pd.DataFrame:
                               if MONEY_SUFFIX.search(c)})
 
 
+def gbp_m_names(df: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """Rename ``x_gbp_bn`` / ``x_gbp`` back to ``x_gbp_m`` (names only, values unchanged),
+    for display code written against the £m column names."""
+    if unit == "gbp_m":
+        return df
+    return df.rename(columns={c: c[: -len(unit) - 1] + "_gbp_m" for c in table_money_columns(df, unit)})
+
+
 def table_money_columns(df: pd.DataFrame, unit: str) -> list[str]:
     suffix = f"_{unit}"
-    return [c for c in df.columns if c.endswith(suffix) and c not in RATIO_FIELDS
-            and not (unit == "gbp" and c.endswith("_gbp_m"))]
+    return [c for c in df.columns if c.endswith(suffix) and c not in RATIO_FIELDS]
 
 
 def table_from_unit(df: pd.DataFrame, unit: str) -> pd.DataFrame:

@@ -36,6 +36,7 @@ def solve(
     load_s = time.perf_counter() - t0
     res = run_solve(inst, solver=solver, time_limit_s=time_limit)
     res.timings_s["load"] = round(load_s, 6)
+    res.provenance["instance_path"] = str(Path(path).resolve())  # for `allocator verify`
     if out is not None:
         res.write(out)
     res.timings_s["total"] = round(time.perf_counter() - t_start, 6)
@@ -72,8 +73,11 @@ def print_summary(res, out: Path | None) -> None:
         t.add_row(r.mission, f"{r.metric} ({r.unit})", f"{r.baseline_value:,.3f}", f"{r.value:,.3f}",
                   f"{r.gain:+,.3f}", f"{val:,.1f}")
     console.print(t)
-    f = res.fiscal
-    t = Table(title="Fiscal position by year (cash £m)")
+    from allocator.numerics import UNIT_LABELS, gbp_m_names
+
+    unit = res.provenance.get("money_unit", "gbp_m")  # tables are in the instance's money unit
+    f = gbp_m_names(res.fiscal, unit)
+    t = Table(title=f"Fiscal position by year (cash {UNIT_LABELS[unit]})")
     for c in ("year", "RDEL", "CDEL", "current balance", "stability headroom", "PSNFL % GDP",
               "welfare vs cap"):
         t.add_column(c, justify="right")
