@@ -86,7 +86,7 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
 
 
 def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: float | None = None,
-          explain: bool = True, keep_model: bool = False) -> Result:
+          explain: bool = True, keep_model: bool = False, mip_gap: float | None = None) -> Result:
     """Build and solve the allocation LP; return a :class:`Result`.
 
     ``instance`` may be an :class:`Instance` or a path. ``solver`` overrides the instance's
@@ -108,9 +108,13 @@ def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: 
     timings["build"] = round(time.perf_counter() - t0, 6)
     name = solver or opts.name
     backend = get_backend(name, time_limit_s=time_limit_s or opts.time_limit_s,
-                          mip_gap=opts.mip_gap, threads=opts.threads)
+                          mip_gap=mip_gap if mip_gap is not None else opts.mip_gap,
+                          threads=opts.threads)
     t0 = time.perf_counter()
-    backend.load(model.lp)
+    from allocator.models.constraints.business_cases import integrality
+
+    ints = integrality(model)  # None unless all-or-nothing business cases make it a MIP
+    backend.load(model.lp, integrality=ints) if ints is not None else backend.load(model.lp)
     timings["load_solver"] = round(time.perf_counter() - t0, 6)
     out = backend.solve()
     res = result_from(model, out, explain=explain, timings=timings,
@@ -126,31 +130,65 @@ def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: 
 
 
 def check_solution(model: AllocationModel, res: Result) -> None:
-    """Independent feasibility check of any returned plan, and a numerical-range report.
+    """Independent feasibility check of any returned plan, solver-limit reporting, and a
+    numerical-range report.
 
     Recomputes every rule from the result tables (:mod:`allocator.checker`); an "optimal"
     plan that fails becomes status ``check_failed`` (never "optimal"). A plan stopped at a
-    limit is checked too and the message says whether it is usable. Coefficient ranges
-    HiGHS handles badly are named by constraint family (:mod:`allocator.numerics`)."""
+    time or iteration limit is checked too; the message gives its mission value, the best
+    bound and the gap, says it is NOT proven optimal, and whether the plan is usable; a
+    limit reached before any plan drops the (meaningless) solver point. The MIP bound is
+    reported in objective units: bound = HiGHS dual bound + the model constant, and
+    gap = |bound − value| / max(|bound|, |value|, 1). Coefficient ranges HiGHS handles
+    badly are named by constraint family (:mod:`allocator.numerics`)."""
+    import math
+
     from allocator.checker import check_result
     from allocator.numerics import numerical_warnings
 
     t0 = time.perf_counter()
     warnings = numerical_warnings(model)
     res.provenance["numerical_warnings"] = warnings
-    if res.tables:
-        report = check_result(model.instance, res)
+    sol = res.provenance.get("solver", {})
+    bound = sol.get("best_bound")
+    if bound is not None and math.isfinite(bound):
+        bound = float(bound) + model.lp.constant
+        sol["best_bound"] = bound
+        sol["gap"] = (abs(bound - res.objective) / max(abs(bound), abs(res.objective), 1.0)
+                      if res.objective is not None else None)
+    else:
+        sol["best_bound"], sol["gap"] = None, None
+    limited = res.status in ("time_limit", "iteration_limit")
+    report = check_result(model.instance, res) if res.tables else None
+    if report is not None:
         res.provenance["feasibility_check"] = report.to_dict()
-        if res.status == "optimal" and not report.ok:
-            res.status = "check_failed"
-            res.message = ("the solver reported an optimal plan, but the independent check of "
-                           "the plan against the instance's own rules FAILED, so it is not "
-                           "reported as optimal\n" + report.text())
-        elif res.status != "optimal":
-            res.message += ("\nthe best plan found satisfies every rule (independent check)"
-                            if report.ok else "\nthe best plan found is NOT feasible:\n"
-                            + report.text())
-    if warnings and res.status in ("check_failed", "error"):
+    if limited:
+        what = "time limit" if res.status == "time_limit" else "iteration limit"
+        btxt = (f"best bound {sol['best_bound']:,.3f}" if sol["best_bound"] is not None
+                else "no bound on the best possible value is known")
+        if report is None or not report.ok:
+            if report is not None:  # an infeasible solver point is not a plan
+                res.provenance["rejected_point_check"] = res.provenance.pop("feasibility_check")
+            res.tables, res.binding = {}, None
+            res.objective = res.objective_in_horizon = res.objective_terminal = None
+            sol["gap"] = None
+            res.message = (f"stopped at the {what} before a feasible plan was found: no plan is "
+                           f"reported; {btxt}. Allow more time (--time-limit) or simplify the "
+                           "instance.")
+        else:
+            gap = f"; gap {100 * sol['gap']:.3g}%" if sol["gap"] is not None else ""
+            res.message = (f"stopped at the {what}: the plan below is the best found, NOT proven "
+                           f"optimal. Its mission value is {res.objective:,.3f}; {btxt}{gap}. It "
+                           "satisfies every rule (independent check).")
+    elif res.status == "optimal" and report is not None and not report.ok:
+        res.status = "check_failed"
+        res.message = ("the solver reported an optimal plan, but the independent check of "
+                       "the plan against the instance's own rules FAILED, so it is not "
+                       "reported as optimal\n" + report.text())
+    elif res.status == "optimal" and sol["best_bound"] is not None:
+        res.message += (f" (integer business cases: proven within a relative gap of "
+                        f"{100 * (sol['gap'] or 0):.3g}% of the best bound {sol['best_bound']:,.3f})")
+    if warnings and res.status in ("check_failed", "error", "time_limit", "iteration_limit"):
         res.message += "\nnumerical warnings:\n" + "\n".join(f"  - {w}" for w in warnings)
     res.timings_s["check"] = round(time.perf_counter() - t0, 6)
 

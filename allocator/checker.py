@@ -23,6 +23,7 @@ code) and lists every violation:
     stability_rule: R_t − RDEL_t − (A_t − sav_t) − Dep_t >= margin + H
     N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t) + A^K_t − R_t + O_t
     investment_rule: N_t − (Y_t / Y_{t−1}) N_{t−1} <= −H
+    business_case: an all-or-nothing programme spends b_p every year or C_p every year
     objective: Σ_m w_m Σ_t δ[m,t] Σ_p Σ_k ℓ_p[k] (R_pm(q[p,t−k]) − R_pm(b_p)),  R_pm the
                concave response (segments filled in order), δ the Green Book schedule
 
@@ -237,6 +238,18 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                      abs(q[pid][t]) + abs(prev), 2 * n,
                      f"real spend moves {q[pid][t] - prev:+.6f} from the previous year; ramp "
                      f"limit {p.ramp_limit_gbp_m}")
+
+        if getattr(p, "all_or_nothing", False) and p.cap_gbp_m is not None:
+            # business case: q = b every year (not taken up) or q = cap every year (funded)
+            full = [abs(q[pid][t] - p.cap_gbp_m) <= c.tol(p.cap_gbp_m, n) for t in range(T)]
+            none = [abs(q[pid][t] - p.baseline_gbp_m) <= c.tol(p.baseline_gbp_m, n) for t in range(T)]
+            c.report.checked["business_case"] = c.report.checked.get("business_case", 0) + 1
+            if not (all(full) or all(none)):
+                off = min(range(T), key=lambda t: 0 if not (full[t] or none[t]) else 1)
+                c.fail("business_case", years[off], pid,
+                       f"all-or-nothing business case funded in part: real spend "
+                       f"{[round(float(v), 6) for v in q[pid]]} is neither the baseline "
+                       f"{p.baseline_gbp_m} nor the cap {p.cap_gbp_m} in every year")
 
     # ---------------------------------------------------------------- departments
     lim = np.full((len(dept_ids), 2, T), np.nan)

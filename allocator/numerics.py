@@ -155,6 +155,9 @@ def result_to_unit(res, unit: str) -> None:
         if "slack" in b:
             b["slack"] = b["slack"] / f
         res.binding = b
+    sol = res.provenance.get("solver", {})
+    if sol.get("best_bound") is not None:
+        sol["best_bound"] = sol["best_bound"] / k
     res.provenance["money_unit"] = unit
     res.message += (f"\n(money in {UNIT_LABELS[unit]} as in the instance; solved internally in £m"
                     + ("; the infeasibility explanation is in £m" if res.explanation is not None

@@ -228,11 +228,17 @@ class Programme(Strict):
     ame_saving_per_gbp_m: float = Field(0.0, ge=0, description="Welfare AME saved per £m spent "
                                         "above baseline, spread by the lag profile.")
     description: str = ""
+    all_or_nothing: bool = Field(False, description="A business case decided once for the horizon: "
+                                 "real spend is either the baseline or the cap every year (makes "
+                                 "the model a MIP).")
 
     @model_validator(mode="after")
     def _floor_cap(self) -> "Programme":
         if self.cap_gbp_m is not None and self.floor_gbp_m > self.cap_gbp_m:
             raise ValueError(f"floor_gbp_m {self.floor_gbp_m} exceeds cap_gbp_m {self.cap_gbp_m}")
+        if self.all_or_nothing and (self.cap_gbp_m is None or self.cap_gbp_m < self.baseline_gbp_m):
+            raise ValueError("all_or_nothing needs cap_gbp_m (the fully funded business case) at or "
+                             f"above baseline_gbp_m {self.baseline_gbp_m}")
         return self
 
     @property

@@ -45,7 +45,7 @@ def solve(
     elif not quiet:
         print_summary(res, out)
     code = {"optimal": EXIT_OK, "time_limit": EXIT_NOT_OPTIMAL, "iteration_limit": EXIT_NOT_OPTIMAL}
-    raise typer.Exit(code.get(res.status, EXIT_NO_PLAN))
+    raise typer.Exit(code.get(res.status, EXIT_NO_PLAN) if res.objective is not None else EXIT_NO_PLAN)
 
 
 def _gbp(x: float) -> str:
