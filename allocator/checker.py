@@ -97,22 +97,22 @@ class _Checker:
         return RTOL * max(1.0, scale) + nterms * self.rounding + ATOL
 
     def le(self, family: str, year: str, subject: str, lhs: float, rhs: float, scale: float,
-           nterms: int = 1, what: str = "") -> None:
+           nterms: int = 1, what="") -> None:
         """Record that ``lhs <= rhs`` was checked; a violation if it fails beyond tolerance."""
         self.report.checked[family] = self.report.checked.get(family, 0) + 1
         excess = lhs - rhs
         if not np.isfinite(lhs) or excess > self.tol(scale, nterms):
             self.report.violations.append(Violation(
                 family, year, subject, float(excess) if np.isfinite(excess) else float("nan"),
-                what or f"{lhs:.6f} exceeds the limit {rhs:.6f}"))
+                (what() if callable(what) else what) or f"{lhs:.6f} exceeds the limit {rhs:.6f}"))
 
     def ge(self, family, year, subject, lhs, rhs, scale, nterms=1, what=""):
         self.le(family, year, subject, -lhs, -rhs, scale, nterms,
-                what or f"{lhs:.6f} is below the required {rhs:.6f}")
+                what or (lambda: f"{lhs:.6f} is below the required {rhs:.6f}"))
 
     def eq(self, family, year, subject, lhs, rhs, scale, nterms=1, what=""):
         self.le(family, year, subject, abs(lhs - rhs), 0.0, scale, nterms,
-                what or f"{lhs:.6f} differs from {rhs:.6f}")
+                what or (lambda: f"{lhs:.6f} differs from {rhs:.6f}"))
 
     def fail(self, family, year, subject, message):
         self.report.violations.append(Violation(family, year, subject, float("nan"), message))
@@ -196,8 +196,8 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
         t, p = pos[year], progs[prog]
         cat = 0 if p.category == "resource" else 1
         c.eq("cash_real", year, prog, spend, pi[t] * real, abs(spend), 2,
-             f"cash spend {spend:.6f} ≠ deflator {pi[t]} × real spend {real:.6f}")
-        c.ge("non_negative", year, prog, spend, 0.0, 0.0, 1, f"negative spend {spend:.6f}")
+             lambda: f"cash spend {spend:.6f} ≠ deflator {pi[t]} × real spend {real:.6f}")
+        c.ge("non_negative", year, prog, spend, 0.0, 0.0, 1, lambda: f"negative spend {spend:.6f}")
         q[prog][t] += real
         nrows[(prog, t)] += 1
         if fund == "department":
@@ -236,8 +236,8 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                 prev = p.baseline_gbp_m if t == 0 else q[pid][t - 1]
                 c.le("ramp_limit", years[t], pid, abs(q[pid][t] - prev), p.ramp_limit_gbp_m,
                      abs(q[pid][t]) + abs(prev), 2 * n,
-                     f"real spend moves {q[pid][t] - prev:+.6f} from the previous year; ramp "
-                     f"limit {p.ramp_limit_gbp_m}")
+                     lambda: f"real spend moves {q[pid][t] - prev:+.6f} from the previous year; "
+                     f"ramp limit {p.ramp_limit_gbp_m}")
 
         if getattr(p, "all_or_nothing", False) and p.cap_gbp_m is not None:
             # business case: q = b every year (not taken up) or q = cap every year (funded)
@@ -272,17 +272,17 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
             for k, cat in enumerate(("resource", "capital")):
                 L, S = lim[d, k, t], dept_spend[(dep, k, t)]
                 c.ge("settlement", years[t], f"{dep} {cat}", L, 0.0, 0.0, 1,
-                     f"negative settlement {L:.6f}")
+                     lambda: f"negative settlement {L:.6f}")
                 if on.settlements:
                     c.le("settlement", years[t], f"{dep} {cat}", S, L, abs(S) + abs(L), 50,
-                         f"department-funded spend {S:.6f} exceeds the settlement {L:.6f}")
+                         lambda: f"department-funded spend {S:.6f} exceeds the settlement {L:.6f}")
                 else:
                     c.eq("settlement", years[t], f"{dep} {cat}", S, L, abs(S) + abs(L), 50)
                 col = f"{'rdel' if k == 0 else 'cdel'}_spend_gbp_m"
                 if hasattr(row, col):
                     c.eq("departments_table", years[t], f"{dep} {cat}", float(getattr(row, col)), S,
-                         abs(S), 50, f"table says department-funded spend {float(getattr(row, col)):.6f}, "
-                         f"allocations add up to {S:.6f}")
+                         abs(S), 50, lambda: f"table says department-funded spend "
+                         f"{float(getattr(row, col)):.6f}, allocations add up to {S:.6f}")
             base = D.rdel_baseline_gbp_m + D.cdel_baseline_gbp_m
             if on.department_real_floor and D.real_floor > 0:
                 need = D.real_floor * base * pi[t]
@@ -417,11 +417,10 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
         gains = np.array([segs[p.id][k][1] for k in ks])
         base = _response(widths, gains, p.baseline_gbp_m)
         top = gains.max(axis=0) if len(gains) else np.zeros(M)
-        for tau in range(T):
-            dgain = _response(widths, gains, q[p.id][tau]) - base
-            for k, lw in lag[p.lag_profile].items():
-                value[:, tau + k] += lw * dgain
-                slope += float((w * top * lw * delta[:, tau + k]).sum())
+        dgain = np.array([_response(widths, gains, q[p.id][tau]) - base for tau in range(T)]).T
+        for k, lw in lag[p.lag_profile].items():  # (M, T) effect of year-τ spend in year τ+k
+            value[:, k:k + T] += lw * dgain
+            slope += float(lw * (w * top) @ delta[:, k:k + T].sum(axis=1))
     contrib = w[:, None] * delta * value
     in_h = float(contrib[:, :T].sum())
     term = float(contrib[:, T:].sum())

@@ -151,10 +151,14 @@ def m_empty_file(d, draw):
 
 
 def m_encoding(d, draw):
-    file = draw(st.sampled_from(["programmes.csv", "instance.yaml", "fiscal.csv"]))
-    enc = draw(st.sampled_from(["utf-16", "latin-1"]))
-    text = (d / file).read_text(encoding="utf-8").replace("Programme 0", "Programme é0") \
+    # latin-1 only breaks a file holding a non-ASCII character: put one in a text field
+    file, enc = draw(st.sampled_from([("programmes.csv", "latin-1"), ("programmes.csv", "utf-16"),
+                                      ("departments.csv", "latin-1"), ("instance.yaml", "latin-1"),
+                                      ("instance.yaml", "utf-16"), ("fiscal.csv", "utf-16")]))
+    before = (d / file).read_text(encoding="utf-8")
+    text = before.replace("Programme 0", "Programme é0").replace("Department 0", "Département 0") \
         .replace("name: fuzz", "name: fuzzé")
+    assert text != before or enc == "utf-16"
     (d / file).write_bytes(text.encode(enc))
     return file, ["not UTF-8"]
 
