@@ -52,8 +52,11 @@ class ModelSession:
     def __init__(self, instance: Instance, *, time_limit_s: float | None = None,
                  presolve: bool = True):
         t0 = time.perf_counter()
+        from allocator.numerics import to_gbp_m
+
         self.instance = instance
-        self.model = build_allocation_model(instance)
+        # the engine works in £m whatever the instance's money_unit (tables come back in £m)
+        self.model = build_allocation_model(to_gbp_m(instance))
         self.build_s = time.perf_counter() - t0
         self.backend = HighsBackend(time_limit_s=time_limit_s, presolve=presolve)
         self.backend.load(self.model.lp)

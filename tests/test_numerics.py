@@ -85,3 +85,13 @@ def test_badly_scaled_instance_is_warned_about_by_family(tiny_dir):
     warns = numerical_warnings(model)
     assert any("span 1.0e+10" in w and "settlement[A, resource, 2026-27]" in w for w in warns)
     assert "settlement: coefficient 1e-10 in settlement[A, resource, 2026-27] is very small" in warns
+
+
+def test_model_session_works_in_gbp_m_for_any_unit(tiny_dir, tmp_path):
+    from allocator.session import ModelSession
+
+    inst = load_instance(tiny_dir)
+    bn = load_instance(write_instance(inst, tmp_path / "bn", unit="gbp_bn"))
+    a, b = ModelSession(inst), ModelSession(bn)
+    assert b.model.data.fiscal["rdel_envelope_gbp_m"] == pytest.approx(a.model.data.fiscal["rdel_envelope_gbp_m"])
+    assert b.solve().objective == pytest.approx(a.solve().objective) == pytest.approx(184.5)
