@@ -59,7 +59,10 @@ class ModelSession:
         self.model = build_allocation_model(to_gbp_m(instance))
         self.build_s = time.perf_counter() - t0
         self.backend = HighsBackend(time_limit_s=time_limit_s, presolve=presolve)
-        self.backend.load(self.model.lp)
+        from allocator.models.constraints.business_cases import integrality
+
+        ints = integrality(self.model)  # all-or-nothing business cases stay integer on re-solves
+        self.backend.load(self.model.lp, integrality=ints)
         md, lp = self.model.data, self.model.lp
         self._fiscal0 = {k: v.copy() for k, v in md.fiscal.items()}
         self._weight0 = md.weight.copy()

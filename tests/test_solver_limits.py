@@ -146,3 +146,14 @@ def test_real_time_limit_on_a_mip(uk_dir, tmp_path):
         assert "NOT proven optimal" in res.message and res.provenance["feasibility_check"]["ok"]
     else:
         assert "before a feasible plan was found" in res.message
+
+
+def test_model_session_keeps_business_cases_integer(tiny_dir):
+    from allocator.session import ModelSession
+
+    inst = _with(load_instance(tiny_dir), a1={"cap_gbp_m": 15.0, "all_or_nothing": True})
+    s = ModelSession(inst)
+    assert s.solve().objective == pytest.approx(solve(inst).objective, abs=1e-6)
+    x = s.last.x
+    q = (s.model.expr.q @ x).reshape(3, 3)[0]  # a1's real spend, the first programme
+    assert set(np.round(q, 6)) <= {0.0, 15.0}
