@@ -23,6 +23,7 @@ STATUS_MESSAGES = {
     SolverStatus.UNBOUNDED: "unbounded: mission value can grow without limit; a cap or envelope "
                             "is missing",
     SolverStatus.TIME_LIMIT: "stopped at the time limit: the plan is the best found, NOT proven optimal",
+    "check_failed": "the solver said optimal but the plan fails the independent check; not optimal",
     SolverStatus.ITERATION_LIMIT: "stopped at the iteration limit: the plan is NOT proven optimal",
     SolverStatus.ERROR: "the solver failed numerically; no plan is reported",
 }
@@ -85,32 +86,111 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
 
 
 def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: float | None = None,
-          explain: bool = True, keep_model: bool = False) -> Result:
+          explain: bool = True, keep_model: bool = False, mip_gap: float | None = None) -> Result:
     """Build and solve the allocation LP; return a :class:`Result`.
 
     ``instance`` may be an :class:`Instance` or a path. ``solver`` overrides the instance's
     ``solver.name`` ('highs' by default; any Pyomo solver name otherwise).
     """
+    from allocator.numerics import check_model_size, money_unit, to_gbp_m
+
     timings = {}
     t0 = time.perf_counter()
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
         timings["load"] = round(time.perf_counter() - t0, 6)
+    user_instance, unit = instance, money_unit(instance)
+    check_model_size(instance)
+    instance = to_gbp_m(instance)  # the engine always solves in £m
     opts = instance.settings.solver
     t0 = time.perf_counter()
     model = build_allocation_model(instance)
     timings["build"] = round(time.perf_counter() - t0, 6)
     name = solver or opts.name
     backend = get_backend(name, time_limit_s=time_limit_s or opts.time_limit_s,
-                          mip_gap=opts.mip_gap, threads=opts.threads)
+                          mip_gap=mip_gap if mip_gap is not None else opts.mip_gap,
+                          threads=opts.threads)
     t0 = time.perf_counter()
-    backend.load(model.lp)
+    from allocator.models.constraints.business_cases import integrality
+
+    ints = integrality(model)  # None unless all-or-nothing business cases make it a MIP
+    backend.load(model.lp, integrality=ints) if ints is not None else backend.load(model.lp)
     timings["load_solver"] = round(time.perf_counter() - t0, 6)
     out = backend.solve()
-    res = result_from(model, out, explain=explain, timings=timings)
+    res = result_from(model, out, explain=explain, timings=timings,
+                      instance_hash=instance_sha256(user_instance))
+    check_solution(model, res)
+    if unit != "gbp_m":
+        from allocator.numerics import result_to_unit
+
+        result_to_unit(res, unit)
     if keep_model:
         res.solved = Solved(model, backend, out)  # type: ignore[attr-defined]
     return res
+
+
+def check_solution(model: AllocationModel, res: Result) -> None:
+    """Independent feasibility check of any returned plan, solver-limit reporting, and a
+    numerical-range report.
+
+    Recomputes every rule from the result tables (:mod:`allocator.checker`); an "optimal"
+    plan that fails becomes status ``check_failed`` (never "optimal"). A plan stopped at a
+    time or iteration limit is checked too; the message gives its mission value, the best
+    bound and the gap, says it is NOT proven optimal, and whether the plan is usable; a
+    limit reached before any plan drops the (meaningless) solver point. The MIP bound is
+    reported in objective units: bound = HiGHS dual bound + the model constant, and
+    gap = |bound − value| / max(|bound|, |value|, 1). Coefficient ranges HiGHS handles
+    badly are named by constraint family (:mod:`allocator.numerics`)."""
+    import math
+
+    from allocator.checker import check_result
+    from allocator.numerics import numerical_warnings
+
+    t0 = time.perf_counter()
+    warnings = numerical_warnings(model)
+    res.provenance["numerical_warnings"] = warnings
+    sol = res.provenance.get("solver", {})
+    bound = sol.get("best_bound")
+    if bound is not None and math.isfinite(bound):
+        bound = float(bound) + model.lp.constant
+        sol["best_bound"] = bound
+        sol["gap"] = (abs(bound - res.objective) / max(abs(bound), abs(res.objective), 1.0)
+                      if res.objective is not None else None)
+    else:
+        sol["best_bound"], sol["gap"] = None, None
+    limited = res.status in ("time_limit", "iteration_limit")
+    report = check_result(model.instance, res) if res.tables else None
+    if report is not None:
+        res.provenance["feasibility_check"] = report.to_dict()
+    if limited:
+        what = "time limit" if res.status == "time_limit" else "iteration limit"
+        btxt = (f"best bound {sol['best_bound']:,.3f}" if sol["best_bound"] is not None
+                else "no bound on the best possible value is known")
+        if report is None or not report.ok:
+            if report is not None:  # an infeasible solver point is not a plan
+                res.provenance["rejected_point_check"] = res.provenance.pop("feasibility_check")
+            res.tables, res.binding = {}, None
+            res.objective = res.objective_in_horizon = res.objective_terminal = None
+            sol["gap"] = None
+            res.message = (f"stopped at the {what} before a feasible plan was found: no plan is "
+                           f"reported; {btxt}. Allow more time (--time-limit) or simplify the "
+                           "instance.")
+        else:
+            gap = f"; gap {100 * sol['gap']:.3g}%" if sol["gap"] is not None else ""
+            res.message = (f"stopped at the {what}: the plan below is the best found, NOT proven "
+                           f"optimal. Its mission value is {res.objective:,.3f}; {btxt}{gap}. It "
+                           "satisfies every rule (independent check).")
+    elif res.status == "optimal" and report is not None and not report.ok:
+        res.status = "check_failed"
+        res.message = ("the solver reported an optimal plan, but the independent check of "
+                       "the plan against the instance's own rules FAILED, so it is not "
+                       "reported as optimal\n" + report.text())
+    elif res.status == "optimal" and sol["best_bound"] is not None:
+        res.message += (f" (integer business cases: proven within a relative gap of "
+                        f"{100 * (sol['gap'] or 0):.3g}% of the best bound {sol['best_bound']:,.3f})")
+    if warnings and res.status in ("check_failed", "error", "time_limit", "iteration_limit"):
+        res.message += "\nnumerical warnings:\n" + "\n".join(f"  - {w}" for w in warnings)
+    res.timings_s["check"] = round(time.perf_counter() - t0, 6)
 
 
 def default_instance_path():

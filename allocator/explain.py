@@ -33,6 +33,7 @@ PHRASES = {
     "mission_fund_minimum": ("the Mission Fund minimum in {year}", "lowered by"),
     "welfare_cap": ("the welfare cap in {year}", "raised by"),
     "stability_rule": ("the stability rule (current budget margin) in {year}", "relaxed by"),
+    "business_case": ("the all-or-nothing business case {subject} in {year}", "relaxed by"),
     "investment_rule": ("the investment rule (PSNFL falling as a share of GDP) in {year}", "relaxed by"),
     "mission_target": ("the {subject} mission target in {year}", "eased by"),
 }

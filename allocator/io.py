@@ -30,6 +30,64 @@ TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
     "fiscal": ("fiscal.csv", FiscalYear, True),
 }
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# bounds that keep a hostile or mistaken file from exhausting memory (clear errors instead)
+MAX_YAML_BYTES = 4 * 1024 * 1024
+MAX_YAML_DEPTH = 50
+MAX_YAML_NODES = 200_000
+MAX_TABLE_ROWS = 500_000
+MAX_TABLE_CELLS = 5_000_000
+
+
+class _BoundedSafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (no code, no Python tags) that also refuses aliases (YAML
+    bombs), nesting deeper than MAX_YAML_DEPTH, more than MAX_YAML_NODES nodes, and
+    duplicate keys (a silently overridden setting is a typo hazard)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def _refuse(self, problem: str):
+        from yaml.composer import ComposerError
+
+        raise ComposerError(None, None, problem, self.peek_event().start_mark)
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._refuse("YAML aliases (*name) are not allowed in instance files; write the "
+                         "value out in full")
+        if getattr(self.peek_event(), "anchor", None):
+            self._refuse("YAML anchors (&name) are not allowed in instance files; write the "
+                         "value out in full")
+        self._depth += 1
+        self._nodes += 1
+        if self._depth > MAX_YAML_DEPTH:
+            self._refuse(f"nested more than {MAX_YAML_DEPTH} levels deep")
+        if self._nodes > MAX_YAML_NODES:
+            self._refuse(f"more than {MAX_YAML_NODES} values")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                dup = key in seen
+            except TypeError:
+                dup = False
+            if dup:
+                from yaml.constructor import ConstructorError
+
+                raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            try:
+                seen.add(key)
+            except TypeError:
+                pass
+        return super().construct_mapping(node, deep=deep)
 LIST_FIELDS = {"owners"}
 
 
@@ -78,7 +136,11 @@ def _coerce_cell(name: str, text: str) -> Any:
 def read_table(text: str, file: str, model: type[BaseModel], problems: list[Problem]) -> list:
     """Parse CSV ``text`` into ``model`` rows; append a :class:`Problem` for every bad cell."""
     reader = csv.DictReader(io.StringIO(text))
-    fields = reader.fieldnames
+    try:
+        fields = reader.fieldnames
+    except csv.Error as e:
+        problems.append(Problem(file, "header", None, f"not readable as CSV: {e}"))
+        return []
     if not fields:
         problems.append(Problem(file, "header", "", "file is empty: a header row is required"))
         return []
@@ -97,7 +159,23 @@ def read_table(text: str, file: str, model: type[BaseModel], problems: list[Prob
     if missing or any(c not in known for c in cols):
         return []
     rows = []
-    for lineno, rec in enumerate(reader, start=2):
+    records = iter(reader)
+    lineno = 1
+    while True:
+        try:
+            rec = next(records)
+        except StopIteration:
+            break
+        except csv.Error as e:  # NUL bytes, a field over the csv module's size limit, ...
+            problems.append(Problem(file, f"row {max(reader.line_num, lineno + 1)}", None,
+                                    f"not readable as CSV: {e}"))
+            return []
+        lineno += 1
+        if lineno - 1 > MAX_TABLE_ROWS or (lineno - 1) * len(cols) > MAX_TABLE_CELLS:
+            problems.append(Problem(file, "file", f"more than {lineno - 2} rows",
+                                    f"table too large: at most {MAX_TABLE_ROWS} rows and "
+                                    f"{MAX_TABLE_CELLS} cells are accepted"))
+            return []
         if None in rec:  # more cells than header columns
             problems.append(Problem(file, f"row {lineno}", rec[None], "more cells than columns"))
             continue
@@ -121,8 +199,12 @@ def _safe_child(folder: Path, name: str) -> Path:
 
 def load_settings(text: str, file: str = "instance.yaml") -> InstanceSettings:
     problems: list[Problem] = []
+    if len(text) > MAX_YAML_BYTES:
+        raise InstanceError([Problem(file, "file", f"{len(text)} characters",
+                                     f"larger than {MAX_YAML_BYTES // 2**20} MiB; instance.yaml holds "
+                                     "settings only (bulk data belongs in the CSV tables)")])
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_BoundedSafeLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"

@@ -35,8 +35,21 @@ def parse_year_label(label: str) -> int:
     return int(m.group(1))
 
 
+#: no number in an instance may exceed this magnitude (£1e15m is 300 million UK GDPs; such
+#: values only come from typos or unit mistakes and wreck the solver's numerics)
+MAX_ABS_NUMBER = 1e15
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plausible_magnitude(cls, v):
+        if isinstance(v, float) and abs(v) > MAX_ABS_NUMBER:
+            raise ValueError(f"magnitude above {MAX_ABS_NUMBER:.0e} is not plausible "
+                             "(check the money unit)")
+        return v
 
 
 # --------------------------------------------------------------------------- yaml parts
@@ -193,6 +206,9 @@ class InstanceSettings(Strict):
     title: str = ""
     description: str = ""
     price_base: str | None = Field(None, description="Price base of real figures (default: first year).")
+    money_unit: Literal["gbp_m", "gbp_bn", "gbp"] = Field(
+        "gbp_m", description="Unit of every *_gbp_m figure in this instance: £ million (default), "
+        "£ billion or pounds. The engine solves in £m and reports results in this unit.")
     horizon: Horizon
     mode: Literal["envelope", "fiscal"] = Field(
         "envelope", description="envelope: total DEL <= fixed envelopes; fiscal: no envelope, "
@@ -254,11 +270,17 @@ class Programme(Strict):
     ame_saving_per_gbp_m: float = Field(0.0, ge=0, description="Welfare AME saved per £m spent "
                                         "above baseline, spread by the lag profile.")
     description: str = ""
+    all_or_nothing: bool = Field(False, description="A business case decided once for the horizon: "
+                                 "real spend is either the baseline or the cap every year (makes "
+                                 "the model a MIP).")
 
     @model_validator(mode="after")
     def _floor_cap(self) -> "Programme":
         if self.cap_gbp_m is not None and self.floor_gbp_m > self.cap_gbp_m:
             raise ValueError(f"floor_gbp_m {self.floor_gbp_m} exceeds cap_gbp_m {self.cap_gbp_m}")
+        if self.all_or_nothing and (self.cap_gbp_m is None or self.cap_gbp_m < self.baseline_gbp_m):
+            raise ValueError("all_or_nothing needs cap_gbp_m (the fully funded business case) at or "
+                             f"above baseline_gbp_m {self.baseline_gbp_m}")
         return self
 
     @property

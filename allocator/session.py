@@ -52,11 +52,17 @@ class ModelSession:
     def __init__(self, instance: Instance, *, time_limit_s: float | None = None,
                  presolve: bool = True):
         t0 = time.perf_counter()
+        from allocator.numerics import to_gbp_m
+
         self.instance = instance
-        self.model = build_allocation_model(instance)
+        # the engine works in £m whatever the instance's money_unit (tables come back in £m)
+        self.model = build_allocation_model(to_gbp_m(instance))
         self.build_s = time.perf_counter() - t0
         self.backend = HighsBackend(time_limit_s=time_limit_s, presolve=presolve)
-        self.backend.load(self.model.lp)
+        from allocator.models.constraints.business_cases import integrality
+
+        ints = integrality(self.model)  # all-or-nothing business cases stay integer on re-solves
+        self.backend.load(self.model.lp, integrality=ints)
         md, lp = self.model.data, self.model.lp
         self._fiscal0 = {k: v.copy() for k, v in md.fiscal.items()}
         self._weight0 = md.weight.copy()

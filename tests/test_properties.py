@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator import load_instance, solve
-from tests.strategies import scale_money, small_instances, with_fiscal
+from tests.lp_strategies import scale_money, small_instances, with_fiscal
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -131,3 +131,20 @@ def test_session_keeps_target_objective(tiny_copy):
     # 2026-27 (1/2.5 per point, effect a year later): +0.2 £m per £m freed (moving a2's 2028-29
     # points to b1 would cost +0.25). Spend rises by 0.2 x 2.067.
     assert cold.objective == pytest.approx(-(SPEND + 0.2 * (26 / 3 + 2.4 - 9)), abs=1e-9)
+
+
+def test_independent_checker_covers_target_mode(tiny_copy):
+    """The checker recomputes −spend as the objective and catches a plan that misses a target."""
+    from allocator.checker import check_plan
+
+    inst = _targets(tiny_copy, TARGETS)
+    res = solve(inst)
+    ok = check_plan(inst, res.tables, objective=res.objective)
+    assert ok.ok and ok.objective == pytest.approx(-SPEND)
+    tables = {k: v.copy() for k, v in res.tables.items()}
+    a = tables["allocations"]
+    hit = (a.programme == "a2") & (a.year == "2027-28")
+    a.loc[hit, ["spend_gbp_m", "real_spend_gbp_m"]] = 0.0  # the 2028-29 target now misses by 6.0
+    bad = check_plan(inst, tables)
+    miss = [v for v in bad.violations if v.family == "mission_target"]
+    assert len(miss) == 1 and miss[0].year == "2028-29" and miss[0].amount == pytest.approx(6.0)

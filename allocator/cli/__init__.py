@@ -21,6 +21,7 @@ EXIT_OK, EXIT_INPUT, EXIT_NO_PLAN, EXIT_NOT_OPTIMAL, EXIT_INTERRUPTED = 0, 1, 2,
 from . import solve_cmds  # noqa: E402,F401  (registers commands)
 from . import tools_cmds  # noqa: E402,F401  (template, report, appraise, diff)
 from . import sensitivity_cmds  # noqa: E402,F401
+from . import reliability_cmds  # noqa: E402,F401
 
 
 def main() -> None:

@@ -32,6 +32,10 @@ def solve(
     from allocator import load_instance
     from allocator import solve as run_solve
 
+    if (excel or plots) and out is None:
+        from allocator.errors import AllocatorError
+
+        raise AllocatorError("--excel and --plots write into the results folder: give --out DIR")
     t_start = time.perf_counter()
     path = resolve_instance(instance)
     t0 = time.perf_counter()
@@ -39,10 +43,7 @@ def solve(
     load_s = time.perf_counter() - t0
     res = run_solve(inst, solver=solver, time_limit_s=time_limit)
     res.timings_s["load"] = round(load_s, 6)
-    if (excel or plots) and out is None:
-        from allocator.errors import AllocatorError
-
-        raise AllocatorError("--excel and --plots write into the results folder: give --out DIR")
+    res.provenance["instance_path"] = str(Path(path).resolve())  # for `allocator verify`
     if out is not None:
         res.write(out)
         from allocator.cli.tools_cmds import write_extras
@@ -54,7 +55,7 @@ def solve(
     elif not quiet:
         print_summary(res, out)
     code = {"optimal": EXIT_OK, "time_limit": EXIT_NOT_OPTIMAL, "iteration_limit": EXIT_NOT_OPTIMAL}
-    raise typer.Exit(code.get(res.status, EXIT_NO_PLAN))
+    raise typer.Exit(code.get(res.status, EXIT_NO_PLAN) if res.objective is not None else EXIT_NO_PLAN)
 
 
 def _gbp(x: float) -> str:
@@ -82,8 +83,11 @@ def print_summary(res, out: Path | None) -> None:
         t.add_row(r.mission, f"{r.metric} ({r.unit})", f"{r.baseline_value:,.3f}", f"{r.value:,.3f}",
                   f"{r.gain:+,.3f}", f"{val:,.1f}")
     console.print(t)
-    f = res.fiscal
-    t = Table(title="Fiscal position by year (cash £m)")
+    from allocator.numerics import UNIT_LABELS, gbp_m_names
+
+    unit = res.provenance.get("money_unit", "gbp_m")  # tables are in the instance's money unit
+    f = gbp_m_names(res.fiscal, unit)
+    t = Table(title=f"Fiscal position by year (cash {UNIT_LABELS[unit]})")
     for c in ("year", "RDEL", "CDEL", "current balance", "stability headroom", "PSNFL % GDP",
               "welfare vs cap"):
         t.add_column(c, justify="right")
