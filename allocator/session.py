@@ -214,12 +214,32 @@ class ModelSession:
         self._push_row_bounds()
         self._push_costs()
         self.release()
+        self.restore_base_basis()
+
+    # ------------------------------------------------------------------ warm-start basis
+    def remember_base_basis(self) -> None:
+        """Keep the current HiGHS basis as the *base* basis (taken automatically after the
+        first optimal solve)."""
+        self._base_basis = self.backend.h.getBasis()
+
+    def restore_base_basis(self) -> None:
+        """Warm-start the next solve from the base basis instead of the last one.
+
+        The LP often has alternative optima; the vertex HiGHS ends at depends on where it
+        starts. Starting every scenario from the same basis makes each result independent of
+        the order scenarios run in (serial, parallel chunks, or resumed after an interrupt),
+        so equal seeds give byte-identical tables."""
+        basis = getattr(self, "_base_basis", None)
+        if basis is not None:
+            self.backend.h.setBasis(basis)
 
     # ------------------------------------------------------------------ solving
     def solve(self) -> QuickSolve:
         """Warm re-solve; objective parts only (fast path for sweeps and simulations)."""
         out = self.backend.solve()
         self.last = out
+        if getattr(self, "_base_basis", None) is None and out.status.value == "optimal":
+            self.remember_base_basis()
         lp = self.model.lp
         if out.x is None:
             return QuickSolve(out.status.value, None, None, None, None, out.solve_s, out.iterations)

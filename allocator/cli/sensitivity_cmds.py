@@ -34,7 +34,7 @@ def sensitivity(
     with tornado and LP ranging. Writes tidy CSVs, plots and summary.json to --out."""
     from allocator import load_instance
     from allocator.errors import AllocatorError
-    from allocator.runlog import interruptible
+    from allocator.runlog import interruptible, resume_command
     from allocator.sensitivity.report import ANALYSES, run_sensitivity
 
     chosen = [a.strip() for a in analyses.split(",") if a.strip()]
@@ -64,7 +64,7 @@ def sensitivity(
     else:
         prog, progress = None, None
     try:
-        with interruptible():
+        with interruptible(resume_command=resume_command()):
             if prog is not None:
                 with prog:
                     summary = run_sensitivity(inst, events, out, analyses=chosen, n_jobs=jobs,
@@ -73,8 +73,7 @@ def sensitivity(
                 summary = run_sensitivity(inst, events, out, analyses=chosen, n_jobs=jobs,
                                           resume=resume, plots=not no_plots)
     except KeyboardInterrupt:
-        err_console.print(f"interrupted; finished sweep units are in {out}/sweep_progress.jsonl — "
-                          "re-run with --resume to continue")
+        err_console.print(f"finished sweep units are in {out}/sweep_progress.jsonl")
         raise
     if as_json:
         print_json(summary)

@@ -30,8 +30,9 @@ from .common import (LPView, ProximalPlan, RULE_FAMILIES, family_holds, mission_
 from .events import EventsFile, apply_events, as_events
 
 REPLAN_COLUMNS = ["event", "kind", "trigger_year", "severity_multiplier", "severity", "status",
-                  "objective", "loss", "loss_pct", "base_plan_holds_rules", "relaxation_gbp_m",
-                  "solve_s"]
+                  "objective", "loss", "loss_pct", "base_plan_holds_rules", "relaxation_gbp_m"]
+# (solve times are run facts, not results: they go to summary.json, so equal inputs give
+# byte-identical tables)
 
 
 @dataclass

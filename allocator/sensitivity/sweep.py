@@ -253,14 +253,21 @@ def sweep(instance: Instance, parameter_grid: dict | None = None, *, n_jobs: int
             if progress is not None:
                 progress(finished, len(units))
     ordered = [records[unit_key(*u)] for u in units]
-    res = pd.DataFrame([{k: v for k, v in r.items() if k != "allocations"} for r in [base_rec] + ordered])
+    # solve times and iteration counts are run facts (they depend on warm starts and the
+    # machine), kept out of the tables so equal inputs give byte-identical CSVs
+    run_facts = ("allocations", "solve_s", "iterations")
+    res = pd.DataFrame([{k: v for k, v in r.items() if k not in run_facts} for r in [base_rec] + ordered])
     res.insert(2, "change_vs_base", res["objective"] - base.objective)
     arows = []
+    dept_order = [d.id for d in instance.departments]
     for r in [base_rec] + ordered:
-        for key, val in r["allocations"].items():
-            d, c = key.split("|")
-            arows.append(dict(parameter=r["parameter"], value=r["value"], department=d, category=c,
-                              total_gbp_m=val))
+        # instance order, not dict order: records read back from a RunLog have sorted keys
+        for d in dept_order:
+            for c in CATEGORIES:
+                val = r["allocations"].get(f"{d}|{c}")
+                if val is not None:
+                    arows.append(dict(parameter=r["parameter"], value=r["value"], department=d,
+                                      category=c, total_gbp_m=val))
     alloc = pd.DataFrame(arows, columns=["parameter", "value", "department", "category", "total_gbp_m"])
     keys = key_departments or settings.key_departments or _largest(instance, 4)
     out = SweepResult(instance.settings.name, float(base.objective), res, alloc,
@@ -269,7 +276,9 @@ def sweep(instance: Instance, parameter_grid: dict | None = None, *, n_jobs: int
     if ranging:
         out.ranging = ranging_table(base_session)
     out.timings_s = {"total": round(time.perf_counter() - t_start, 6), "units": len(units),
-                     "resumed_units": len(done), "n_jobs": n_jobs}
+                     "resumed_units": len(done), "n_jobs": n_jobs,
+                     "solve_s_sum": round(sum(r.get("solve_s", 0.0) for r in ordered), 6),
+                     "iterations_sum": int(sum(r.get("iterations", 0) for r in ordered))}
     return out
 
 
@@ -284,7 +293,8 @@ def run_chunk_with(holder: dict, instance: Instance, units) -> list[dict]:
         s = holder.get("session")
         if s is None:
             s = holder["session"] = ModelSession(instance)
-        s.reset()
+            s.solve()  # the base plan: its basis is where every unit's re-solve starts
+        s.reset()  # parameters back to the base and the base basis restored (order-independent)
         _apply(s, name, value)
         out.append(_record(s, name, value, s.solve(), False))
     return out
