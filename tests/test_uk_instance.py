@@ -68,3 +68,22 @@ def test_shadow_prices_in_user_terms(uk):
     env = sp[sp.constraint == "del_envelope"]
     assert (env.shadow_price >= 0).all() and env.shadow_price.max() > 0
     assert res.binding is not None and len(res.binding) > 0
+
+
+def test_independent_checker_on_every_family(uk, tmp_path):
+    """Every constraint family, recomputed from the written tables (not the LP), holds."""
+    import pandas as pd
+
+    from allocator.checker import check_plan
+
+    inst, res = uk
+    res.write(tmp_path / "out")
+    tables = {n: pd.read_csv(tmp_path / "out" / f"{n}.csv", keep_default_na=False, na_values=[""])
+              for n in ("allocations", "departments", "fiscal")}
+    rep = check_plan(inst, tables, objective=res.objective, rounding_gbp_m=5e-7)
+    assert rep.ok, rep.text()
+    for family in ("programme_floor", "programme_cap", "ramp_limit", "settlement",
+                   "department_real_floor", "del_envelope", "pie_department_floor", "pie_share",
+                   "mission_fund_size", "welfare_cap", "stability_rule", "investment_rule", "objective"):
+        assert rep.checked.get(family, 0) > 0, family
+    assert rep.objective == pytest.approx(res.objective, rel=1e-9)
