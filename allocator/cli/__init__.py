@@ -19,6 +19,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 EXIT_OK, EXIT_INPUT, EXIT_NO_PLAN, EXIT_NOT_OPTIMAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 from . import solve_cmds  # noqa: E402,F401  (registers commands)
+from . import cycles_cmds  # noqa: E402,F401
 
 
 def main() -> None:

@@ -33,7 +33,8 @@ def value_distribution(res, stem: Path) -> None:
     ax.boxplot(data, whis=(5, 95), showmeans=True)
     ax.set_xticks(range(1, len(res.regimes) + 1), res.regimes)
     ax.set_xlabel("Spending Review regime (settlement length)")
-    ax.set_ylabel(f"net mission value, £bn ({unit})" if unit.startswith("£") else "net mission value")
+    ax.set_ylabel("net mission value, £bn-equivalent" if unit.startswith("£")
+                  else "net mission value, thousand points")
     ax.set_title("Realised discounted mission value by regime\n(whiskers 5th-95th percentile, "
                  "triangle = mean; same paths for every regime)")
     fig.tight_layout(rect=(0, 0.04, 1, 1))

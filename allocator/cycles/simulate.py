@@ -312,6 +312,7 @@ class CycleSimulator:
                 fired[t] = self._triggers(t, path, R, F_review, x, planned_min, gdp, gdp_prev)
                 pending = bool(fired[t])
             psnfl_prev, gdp_prev = psnfl, gdp
+        self.last_x = x
         return path_measures(self, regime, path, x, review=review, fired=fired, headroom=headroom,
                              stability_breach=stab_breach, investment_breach=inv_breach,
                              welfare_breach=welf_breach, cut=cut, reserve_drawn=drawn)
