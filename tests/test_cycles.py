@@ -50,12 +50,12 @@ def test_with_certainty_and_no_shocks_longer_cycles_never_lose(uk):
 
 
 def test_same_seed_same_results_serial_and_parallel(uk):
-    a = compare_cycles(uk, cycles=[1, 4], paths=4, seed=7, jobs=1)
-    b = compare_cycles(uk, cycles=[1, 4], paths=4, seed=7, jobs=2, chunk_size=1)
+    a = compare_cycles(uk, cycles=[1, 4], paths=3, seed=7, jobs=1)
+    b = compare_cycles(uk, cycles=[1, 4], paths=3, seed=7, jobs=2, chunk_size=1)
     pd.testing.assert_frame_equal(a.paths, b.paths)
     pd.testing.assert_frame_equal(a.years, b.years)
     pd.testing.assert_frame_equal(a.summary, b.summary)
-    c = compare_cycles(uk, cycles=[1, 4], paths=4, seed=8, jobs=1)
+    c = compare_cycles(uk, cycles=[1, 4], paths=3, seed=8, jobs=1)
     assert not np.allclose(a.paths["mission_value_gbp_m"], c.paths["mission_value_gbp_m"])
 
 

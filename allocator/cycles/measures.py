@@ -97,7 +97,7 @@ def years_table(records: list[dict], years: list[str]) -> pd.DataFrame:
     """One row per (regime, path, year)."""
     frames = []
     for r in records:
-        f = pd.DataFrame(r["years"])
+        f = pd.DataFrame({k: r["years"][k] for k in YEARLY})
         f.insert(0, "year", years)
         f.insert(0, "path", r["path"])
         f.insert(0, "regime", r["regime"])
