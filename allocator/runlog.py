@@ -43,7 +43,11 @@ class RunLog:
         self._fh = open(self.path, "a", encoding="utf-8")
 
     def _read(self) -> None:
-        lines = self.path.read_text(encoding="utf-8").splitlines()
+        text = self.path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):  # end the torn line so new records start afresh
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write("\n")
+        lines = text.splitlines()
         if not lines:
             raise ResumeMismatch(f"{self.path}: empty progress log; start without --resume")
         header = json.loads(lines[0]).get("header")

@@ -63,6 +63,14 @@ def test_killed_run_resumes_with_identical_results(uk_dir, tmp_path):
     assert p.returncode == 0, p.stderr
     for name in TABLES:
         assert (part / name).read_bytes() == (full / name).read_bytes(), name
+    # the log now holds every path, readable for a later resume (the torn line is left alone)
+    keys = set()
+    for line in (part / "progress.jsonl").read_text().splitlines()[1:]:
+        try:
+            keys.add(json.loads(line)["key"])
+        except json.JSONDecodeError:
+            pass
+    assert keys == {"0", "1", "2"}
     # a log from other settings is refused, not mixed in
     p = run("cycles", uk_dir, "--cycles", "1,3", "--paths", "3", "--seed", "6", "--out", part,
             "--resume", "--quiet")

@@ -60,13 +60,19 @@ def cycles(
     show = not (quiet or as_json)
     bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, disable=not show)
-    with bar:
-        task = bar.add_task("simulating paths", total=paths)
-        res = compare_cycles(inst, lengths, paths=paths, seed=seed, jobs=jobs,
-                             indicative_years=indicative, capital_plan_years=capital_plan,
-                             triggers=not no_triggers, shocks=not no_shocks,
-                             certainty=not no_certainty, scheduler=scheduler, out=out,
-                             resume=resume, progress=lambda d, n: bar.update(task, completed=d))
+    try:
+        with bar:
+            task = bar.add_task("simulating paths", total=paths)
+            res = compare_cycles(inst, lengths, paths=paths, seed=seed, jobs=jobs,
+                                 indicative_years=indicative, capital_plan_years=capital_plan,
+                                 triggers=not no_triggers, shocks=not no_shocks,
+                                 certainty=not no_certainty, scheduler=scheduler, out=out,
+                                 resume=resume, progress=lambda d, n: bar.update(task, completed=d))
+    except KeyboardInterrupt:
+        if out is not None:
+            err_console.print(f"stopped: finished paths are saved in {out}/progress.jsonl; "
+                              "run the same command with --resume to continue", style="yellow")
+        raise
     if out is not None:
         res.write(out)
     table = res.comparison()

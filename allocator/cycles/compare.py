@@ -81,7 +81,8 @@ def _simulator(key: str, instance: Instance, us_json: str):
     k = (key, threading.get_ident())
     sim = _WORKER_CACHE.get(k)
     if sim is None:
-        _WORKER_CACHE.clear()
+        for old in [c for c in _WORKER_CACHE if c[0] != key]:  # another run's simulators
+            del _WORKER_CACHE[old]
         sim = CycleSimulator(instance, UncertaintySettings.model_validate_json(us_json))
         _WORKER_CACHE[k] = sim
     return sim
