@@ -105,12 +105,14 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "cycles_results.md"))
     a = ap.parse_args()
     inst = load_instance(ROOT / "instances" / "uk_missions")
+    load_before = os.getloadavg()
     rp = replan_timings(inst, a.sample_paths)
     print(rp)
     serial = throughput(inst, max(10, a.paths // 20), 1)
     print({k: v for k, v in serial.items() if k != "comparison"})
     par = throughput(inst, a.paths, a.jobs)
     print({k: v for k, v in par.items() if k != "comparison"})
+    load_after = os.getloadavg()
     cmp = par["comparison"].copy()
     lines = [
         "# Benchmark: Spending Review cycles simulation",
@@ -118,7 +120,11 @@ def main() -> None:
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
         f"Python {platform.python_version()}, HiGHS {highs_version()}. "
         f"Instance: uk_missions (LP {rp['columns']} columns × {rp['rows']} rows, plus "
-        f"{rp['slacks']} breach slacks). Command: `.venv/bin/python benchmarks/cycles_bench.py "
+        f"{rp['slacks']} breach slacks). Load average (1/5/15 min) before: "
+        f"{'/'.join(f'{v:.1f}' for v in load_before)}, after: "
+        f"{'/'.join(f'{v:.1f}' for v in load_after)} (above 2, other work shared the 2 cores "
+        "and the timings are slower than on a quiet machine). "
+        f"Command: `.venv/bin/python benchmarks/cycles_bench.py "
         f"--paths {a.paths} --jobs {a.jobs} --sample-paths {a.sample_paths}`.",
         "",
         "## Re-plan against a pure HiGHS solve of the same LP",

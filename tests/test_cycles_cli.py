@@ -52,9 +52,11 @@ def test_cycles_bad_input_exits_1_without_traceback(uk_dir, tmp_path):
 def test_killed_run_resumes_with_identical_results(uk_dir, tmp_path):
     inst = load_instance(uk_dir)
     full = tmp_path / "full"
-    compare_cycles(inst, cycles=[1, 3], paths=3, seed=5, out=full).write(full)
+    compare_cycles(inst, cycles=[1, 3], paths=3, seed=5, out=full)
     part = tmp_path / "part"
     compare_cycles(inst, cycles=[1, 3], paths=3, seed=5, out=part)
+    for name in TABLES:
+        (part / name).unlink()
     lines = (part / "progress.jsonl").read_text().splitlines()
     # as if killed after one path, in the middle of writing the second
     (part / "progress.jsonl").write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])

@@ -73,8 +73,6 @@ def cycles(
             err_console.print(f"stopped: finished paths are saved in {out}/progress.jsonl; "
                               "run the same command with --resume to continue", style="yellow")
         raise
-    if out is not None:
-        res.write(out)
     table = res.comparison()
     if as_json:
         diffs = res.differences[res.differences["measure"] == "net_value_gbp_m"]

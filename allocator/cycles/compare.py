@@ -118,8 +118,8 @@ def compare_cycles(instance: Instance | str | Path, cycles: Iterable = (1, 2, 3,
     objects. ``shocks=False`` switches economic uncertainty off; ``certainty=False`` the
     certainty effects; ``uncertainty`` overrides keys of the instance's section.
     ``jobs`` worker processes (loky); ``scheduler``: a dask.distributed address or Client.
-    ``out``: folder for the progress log (and the result files); ``resume`` skips paths
-    already in its log. ``progress(done, total)`` is called as paths finish.
+    ``out``: folder for the progress log and, when the run completes, the result files
+    (:meth:`CyclesResult.write`); ``resume`` skips paths already in its log. ``progress(done, total)`` is called as paths finish.
     """
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
@@ -174,8 +174,11 @@ def compare_cycles(instance: Instance | str | Path, cycles: Iterable = (1, 2, 3,
         if log is not None:
             log.close()
     elapsed = time.perf_counter() - t0
-    return _assemble(instance, us, regimes, records, paths, seed, sha, elapsed, jobs, scheduler,
-                     len(todo))
+    res = _assemble(instance, us, regimes, records, paths, seed, sha, elapsed, jobs, scheduler,
+                    len(todo))
+    if out is not None:
+        res.write(out)
+    return res
 
 
 def _execute(chunks, key, instance, us_json, regimes, seed, jobs, scheduler):
