@@ -190,3 +190,28 @@ def test_bad_uncertainty_section_names_file_field_and_value(uk):
     data["settings"]["uncertainty"] = {"trigers": {}}
     with pytest.raises(InstanceError, match="uncertainty.trigers.*unknown field"):
         uncertainty_settings(type(uk).model_validate(data))
+
+
+def test_headroom_trigger_fires_exactly_when_forecast_headroom_falls_below_threshold(uk):
+    from allocator.cycles.uncertainty import forecast
+
+    T = 10
+    u = np.zeros(T)
+    u[1] = -0.05  # receipts 5% short in 2027-28; persistent, so the forecast of later years falls
+    u[2:] = -0.05 * 0.5 ** np.arange(1, T - 1)
+    sim = _sim_only(uk, headroom_below_gbp_m=0.0)
+    sim.run(_path(T), Regime(5))
+    x0 = sim.last_x  # the central plan, executed unchanged in years 0-1 (no cuts before 2029-30)
+    rdel, _, sav = sim._fiscal_parts(x0)
+    targets = sim.stab_target & (np.arange(T) > 1)
+    central = (sim._stability_margin(forecast(sim.us, sim.base, _path(T), 0), rdel, sav, sim.reserve)
+               - sim.H)[targets].min()
+    path = _path(T, receipts=u)
+    now = (sim._stability_margin(forecast(sim.us, sim.base, path, 2), rdel, sav, sim.reserve)
+           - sim.H)[targets].min()
+    assert now < central  # the shock eats headroom: from about £22bn to `now`
+    for threshold, fires in ((now + 1e-6, True), (now - 1e-6, False)):
+        s = _sim_only(uk, headroom_below_gbp_m=float(threshold))
+        rec = s.run(path, Regime(5))
+        assert (rec["years"]["trigger"][1] == "headroom") is fires
+        assert rec["years"]["review"][2] == (2 if fires else 0)
