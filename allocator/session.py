@@ -180,7 +180,7 @@ class ModelSession:
         if len(self.slack_rows):
             raise RuntimeError("breach slacks were already added to this session")
         lp = self.model.lp
-        lo, hi = lp.row_lower, lp.row_upper
+        hi = lp.row_upper
         rows, signs, fams = [], [], []
         for fam in families:
             block = lp.family(fam)

@@ -17,7 +17,8 @@ def _lengths(text: str) -> list[int]:
     try:
         out = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise AllocatorError(f"--cycles must be comma-separated whole years like 1,4,5, not {text!r}")
+        raise AllocatorError(f"--cycles must be comma-separated whole years like 1,4,5, "
+                             f"not {text!r}") from None
     if not out or any(not 1 <= v <= 10 for v in out):
         raise AllocatorError(f"--cycles values must be 1..10 years, got {text!r}")
     return out

@@ -119,7 +119,8 @@ def compare_cycles(instance: Instance | str | Path, cycles: Iterable = (1, 2, 3,
     certainty effects; ``uncertainty`` overrides keys of the instance's section.
     ``jobs`` worker processes (loky); ``scheduler``: a dask.distributed address or Client.
     ``out``: folder for the progress log and, when the run completes, the result files
-    (:meth:`CyclesResult.write`); ``resume`` skips paths already in its log. ``progress(done, total)`` is called as paths finish.
+    (:meth:`CyclesResult.write`); ``resume`` skips paths already in its log.
+    ``progress(done, total)`` is called as paths finish.
     """
     if not isinstance(instance, Instance):
         instance = load_instance(instance)

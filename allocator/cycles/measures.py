@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 BREACH_TOL_GBP_M = 1e-3
 
@@ -120,6 +119,7 @@ def summary_table(paths: pd.DataFrame, order: list[str]) -> pd.DataFrame:
 
 def differences_table(paths: pd.DataFrame, order: list[str], base: str) -> pd.DataFrame:
     """Paired differences (regime − base) per path, mean and 95% t-interval."""
+    from scipy import stats
     rows = []
     b = paths[paths["regime"] == base].set_index("path").sort_index()
     for reg in order:

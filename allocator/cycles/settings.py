@@ -118,11 +118,18 @@ class UncertaintySettings(Strict):
         return self.model_copy(update={"certainty": c})
 
 
+def _merge(base: dict, override: dict) -> dict:
+    """``base`` with ``override`` laid over it, section by section (nested mappings merge)."""
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def uncertainty_settings(instance: Instance, override: dict | None = None) -> UncertaintySettings:
-    """Validate the instance's ``uncertainty`` section (merged with ``override``)."""
-    data = dict(instance.settings.uncertainty or {})
-    if override:
-        data.update(override)
+    """Validate the instance's ``uncertainty`` section, with ``override`` merged into it
+    (e.g. ``{"planning": {"review_cost_gbp_m": 0}}`` changes that one value)."""
+    data = _merge(instance.settings.uncertainty or {}, override or {})
     try:
         us = UncertaintySettings.model_validate(data)
     except ValidationError as err:
