@@ -3,11 +3,15 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from allocator import compare_cycles, load_instance
 from allocator.cycles import Regime, uncertainty_settings
+from allocator.cycles.regime import certainty_factor
+from allocator.cycles.settings import CertaintyClass
 from allocator.cycles.simulate import CycleSimulator
-from allocator.cycles.uncertainty import EconomicPath, sample_path
+from allocator.cycles.uncertainty import EconomicPath, forecast, realised, sample_path
 from allocator.errors import InstanceError
 from allocator.tables import departments, fiscal
 
@@ -120,7 +124,6 @@ def test_fiscal_rules_and_pie_hold_every_year_or_the_breach_is_recorded(uk):
             x = sim.last_x
             yrs = rec["years"]
             # independent outturn accounts from the result tables, with the realised data
-            from allocator.cycles.uncertainty import realised
             R = realised(us, sim.base, path)
             sim.session.set_fiscal(**{k: R[k] for k in ("gdp_gbp_m", "receipts_gbp_m",
                                                         "ame_current_gbp_m", "welfare_capped_gbp_m",
@@ -193,8 +196,6 @@ def test_bad_uncertainty_section_names_file_field_and_value(uk):
 
 
 def test_headroom_trigger_fires_exactly_when_forecast_headroom_falls_below_threshold(uk):
-    from allocator.cycles.uncertainty import forecast
-
     T = 10
     u = np.zeros(T)
     u[1] = -0.05  # receipts 5% short in 2027-28; persistent, so the forecast of later years falls
@@ -215,3 +216,16 @@ def test_headroom_trigger_fires_exactly_when_forecast_headroom_falls_below_thres
         rec = s.run(path, Regime(5))
         assert (rec["years"]["trigger"][1] == "headroom") is fires
         assert rec["years"]["review"][2] == (2 if fires else 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.floats(1, 30), loss=st.floats(0, 1), s1=st.floats(0, 40), s2=st.floats(0, 40))
+def test_certainty_factor_is_bounded_and_never_falls_with_more_settled_years(n, loss, s1, s2):
+    cls = CertaintyClass(lead_time_years=n, max_loss=loss)
+    lo, hi = sorted((s1, s2))
+    f_lo, f_hi = certainty_factor(cls, lo), certainty_factor(cls, hi)
+    assert 1 - loss - 1e-12 <= f_lo <= f_hi <= 1.0
+    if hi >= n:
+        assert f_hi == 1.0
+    if lo <= 1 and n > 1:
+        assert f_lo == pytest.approx(1 - loss)
