@@ -13,6 +13,7 @@ from allocator.io import instance_sha256, load_instance  # noqa: E402
 from allocator.results import Result  # noqa: E402
 from allocator.schema import Instance  # noqa: E402
 from allocator.sensitivity import analyse_triggers, stochastic_plan, sweep  # noqa: E402
+from allocator.cycles import compare_cycles  # noqa: E402
 
 __all__ = ["AllocatorError", "Instance", "InstanceError", "Result", "build", "default_instance_path",
            "instance_sha256", "load_instance", "solve", "tiny_instance_path", "__version__"]

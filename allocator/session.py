@@ -17,7 +17,7 @@ The coefficient matrix never changes, so the LP solved is always the one
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -46,6 +46,7 @@ class QuickSolve:
     x: np.ndarray | None
     solve_s: float
     iterations: int
+    slack: np.ndarray | None = None  # breach slacks (see ModelSession.add_breach_slacks)
 
 
 class ModelSession:
@@ -72,6 +73,8 @@ class ModelSession:
         self._lb, self._ub = self._lb0.copy(), self._ub0.copy()
         self.col_year = self._column_years()
         self.last: SolveOutput | None = None
+        self.slack_rows = np.zeros(0, dtype=int)  # row of each breach slack column
+        self.slack_family: list[str] = []
 
     # ------------------------------------------------------------------ structure
     def _column_years(self) -> np.ndarray:
@@ -189,6 +192,53 @@ class ModelSession:
         self.model.instance.settings.fiscal_rules.headroom_gbp_m = float(gbp_m)
         self._push_row_bounds()
 
+    def set_gain_factors(self, piece_factor) -> None:
+        """Multiply the effect size of each response piece i by ``piece_factor[i]`` (shape (N,)),
+        relative to the instance's values: γ'_im = f_i γ_im. Used for effects that depend on
+        the spending regime (e.g. the certainty of multi-year settlements)."""
+        md = self.model.data
+        f = np.asarray(piece_factor, dtype=float)
+        if f.shape != (len(md.piece_prog),):
+            raise ValueError(f"expected {len(md.piece_prog)} piece factors, got shape {f.shape}")
+        md.piece_gain = self._gain0 * f[:, None]
+        self._push_costs()
+
+    def add_breach_slacks(self, families, penalty_per_gbp_m: float) -> None:
+        """Make the rows of ``families`` elastic: one slack column s_r >= 0 per row r, costing
+        ``penalty_per_gbp_m`` per £m in the objective (maximised, so −penalty·s_r):
+
+            a_r·x + s_r >= lo_r     (rows with only a lower bound, e.g. stability_rule)
+            a_r·x − s_r <= hi_r     (rows with an upper bound: investment_rule, welfare_cap, del_envelope)
+
+        With a penalty far above any shadow price the LP breaks a rule only when no plan can
+        keep it, and then by the least amount (a minimum-breach plan). The slack columns live
+        only in the solver; ``QuickSolve.x`` keeps the model's n columns and the slacks are in
+        ``QuickSolve.slack`` (aligned with ``self.slack_rows`` / ``self.slack_family``). The
+        objective parts reported exclude the penalty. Call once, before solving."""
+        if len(self.slack_rows):
+            raise RuntimeError("breach slacks were already added to this session")
+        lp = self.model.lp
+        hi = lp.row_upper
+        rows, signs, fams = [], [], []
+        for fam in families:
+            block = lp.family(fam)
+            if block is None:
+                continue
+            r = np.arange(block.start, block.start + block.size)
+            rows.append(r)
+            signs.append(np.where(np.isfinite(hi[r]), -1.0, 1.0))
+            fams += [fam] * block.size
+        if not rows:
+            return
+        r, sg = np.concatenate(rows), np.concatenate(signs)
+        k = len(r)
+        h = self.backend.h
+        # costs go to HiGHS in the back-end's normalised objective units (HighsBackend.cost_scale)
+        h.addCols(k, np.full(k, -float(penalty_per_gbp_m) * self.backend.cost_scale), np.zeros(k),
+                  np.full(k, np.inf),
+                  k, np.arange(k, dtype=np.int32), r.astype(np.int32), sg)
+        self.slack_rows, self.slack_family = r, fams
+
     def fix_years(self, before: int, x: np.ndarray) -> None:
         """Fix every decision of years t < ``before`` to its value in ``x`` (a previous plan)."""
         cols = np.flatnonzero((self.col_year >= 0) & (self.col_year < before))
@@ -241,11 +291,17 @@ class ModelSession:
         if getattr(self, "_base_basis", None) is None and out.status.value == "optimal":
             self.remember_base_basis()
         lp = self.model.lp
+        slack = None
+        if len(self.slack_rows) and out.x is not None:
+            slack = out.x[lp.n:].copy()
+            cd = out.col_dual[:lp.n] if out.col_dual is not None else None
+            out = replace(out, x=out.x[:lp.n], col_dual=cd)
+        self.last = out
         if out.x is None:
             return QuickSolve(out.status.value, None, None, None, None, out.solve_s, out.iterations)
         oi = float(lp.cost_in_horizon @ out.x + lp.constant_in_horizon)
         ot = float(lp.cost_terminal @ out.x + lp.constant_terminal)
-        return QuickSolve(out.status.value, oi + ot, oi, ot, out.x, out.solve_s, out.iterations)
+        return QuickSolve(out.status.value, oi + ot, oi, ot, out.x, out.solve_s, out.iterations, slack)
 
     def result(self, explain: bool = True) -> Result:
         """Full :class:`Result` (tables, shadow prices) of the last solve."""

@@ -20,6 +20,10 @@ def test_wheel_contains_instances_and_subpackages(tmp_path):
     assert "allocator/models/constraints/fiscal_rules.py" in names
     assert "allocator/solvers/highs.py" in names
     assert not any(n.startswith(("models/", "solvers/", "instances/")) for n in names)
+    # every sub-package of the source tree is in the wheel
+    for init in ROOT.joinpath("allocator").rglob("__init__.py"):
+        rel = init.relative_to(ROOT).as_posix()
+        assert rel in names, f"{rel} missing from the wheel: add its package to pyproject.toml"
 
 
 def test_default_instance_resolves_from_package(tmp_path):

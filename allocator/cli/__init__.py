@@ -22,6 +22,7 @@ from . import solve_cmds  # noqa: E402,F401  (registers commands)
 from . import tools_cmds  # noqa: E402,F401  (template, report, appraise, diff)
 from . import sensitivity_cmds  # noqa: E402,F401
 from . import reliability_cmds  # noqa: E402,F401
+from . import cycles_cmds  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,0 +1,343 @@
+"""Rolling-horizon simulation of one Spending Review regime along one economic path.
+
+One :class:`CycleSimulator` per worker: it builds the allocation LP once (a
+:class:`~allocator.session.ModelSession` with elastic fiscal rules) and re-solves it by
+changing parameters only. For each year t = 0..T−1:
+
+1. **Review** (at t = 0, then every L years, or at t when a trigger fired at the end of
+   t−1; a review can be brought forward, never pushed back). The forecast made at the
+   start of t (realised years < t, expected years >= t) is pushed with ``set_fiscal``;
+   the years already lived are fixed to what happened (``fix_years(t, x)``); the LP is
+   re-solved over the remaining horizon. The plan's settlements for years t..t+L−1 are
+   then executed as they stand until the next review. Planning uses the regime's
+   certainty factors (``set_gain_factors``), holds back the central reserve from the
+   RDEL envelope and counts it as spent, and treats every fiscal rule and the envelope as
+   elastic with a large penalty (a minimum-breach plan when no plan keeps every rule).
+
+2. **Outturn** of year t with the realised receipts, AME and GDP. Pressure on the
+   stability rule (a target year whose current balance falls below the required
+   margin m) is absorbed in the declared order:
+
+       headroom H  (the plan kept CB − m >= H; shortfalls up to H just use it up)
+       → the reserve (not spent: CB rises by up to the reserve)
+       → in-year cuts to unprotected resource spending: first unspent settlement,
+         then the least valuable spend (lowest mission value per £m), within programme
+         floors, ramp limits, department real floors and the Mission Fund share, at most
+         ``max_in_year_cut_share`` of unprotected resource spend; PIE is never cut
+       → what is left is a recorded breach.
+
+   The investment rule (PSNFL falling as a share of GDP, PSNFL carried with realised
+   flows) and the welfare cap are checked on the outturn and breaches recorded.
+
+3. **Triggers** (end of year t, when the next scheduled review is later than t+1): real
+   GDP growth below a threshold; receipts short of the last review's forecast by more
+   than a share; forecast stability headroom in a remaining target year falling below a
+   threshold (it was above it at the last review). Any one reopens the review at t+1.
+
+Settlements are cash limits per department, category and year (``settlement_profile:
+annual``); with ``flat_real`` the in-year cuts are switched off (a limit cannot be cut in
+one year alone) and pressure goes straight from the reserve to a recorded breach.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from allocator.errors import AllocatorError
+from allocator.schema import Instance
+from allocator.session import ModelSession
+
+from .regime import Regime, piece_factors
+from .settings import UncertaintySettings
+from .uncertainty import EconomicPath, central_forecast, forecast, realised
+
+ELASTIC_FAMILIES = ("stability_rule", "investment_rule", "welfare_cap", "del_envelope")
+TOL = 1e-6
+
+
+class SimulationError(AllocatorError):
+    """A re-plan failed (the LP has no solution even with elastic fiscal rules)."""
+
+
+class CycleSimulator:
+    def __init__(self, instance: Instance, us: UncertaintySettings):
+        self.instance, self.us = instance, us
+        s = instance.settings
+        self.session = ModelSession(instance)
+        self.session.add_breach_slacks(ELASTIC_FAMILIES, us.absorption.breach_penalty_per_gbp_m)
+        # Past years are fixed to values from earlier solves, whose equality rows (funding
+        # balance, PSNFL) hold to HiGHS's 1e-7 tolerance; with every column of such a row
+        # fixed, that residual must still pass. 1e-6 £m is 1e-12 of the largest figures.
+        self.session.backend.h.setOptionValue("primal_feasibility_tolerance", 1e-6)
+        md, lp, e = self.session.model.data, self.session.model.lp, self.session.model.expr
+        self.md, self.lp, self.e = md, lp, e
+        T = self.T = md.T
+        self.base = central_forecast(instance)
+        self.pi = self.base["deflator"]
+        fr = s.fiscal_rules
+        self.fr = fr
+        self.H, self.m = fr.headroom_gbp_m, fr.stability_rule.required_margin_gbp_m
+        on = s.constraints
+        self.stab_target = np.array([on.stability_rule and y in fr.stability_rule.target_years
+                                     for y in md.years])
+        self.inv_target = np.array([on.investment_rule and y in fr.investment_rule.target_years
+                                    for y in md.years])
+        wy = fr.welfare_cap_years
+        self.welfare_years = np.array([on.welfare_cap and (wy is None or y in wy) for y in md.years])
+        self.discount = 1.0 / (1.0 + s.discounting.rate) ** np.arange(T)
+        self.reserve = us.absorption.reserve_share_of_rdel * self.base["rdel_envelope_gbp_m"]
+        if not np.all(np.isfinite(self.reserve)):
+            self.reserve = np.zeros(T)
+        self.pie_sigma = np.array(s.pie.share_path(T)) if on.pie_share else np.zeros(T)
+        self.decision = self.session.col_year >= 0
+        self._plan0: dict[Regime, np.ndarray] = {}
+        self._basis0: dict = {}
+        self.replans, self.replan_s, self.highs_s = 0, 0.0, 0.0  # re-plans and their wall time
+        self._factors: dict[Regime, np.ndarray] = {}
+        self._active: Regime | None = None
+        self._prepare_cuts(s)
+
+    # ------------------------------------------------------------------ set-up
+    def _prepare_cuts(self, s) -> None:
+        md, lp = self.md, self.lp
+        T = self.T
+        split = (set(lp.var_blocks["funding"].index["programme"])
+                 | set(lp.var_blocks["mission_fund"].index["programme"]))
+        self.cuts_on = s.settlement_profile == "annual" and self.us.absorption.max_in_year_cut_share > 0
+        cand = [p for p in range(md.P) if md.programmes[p] not in split and md.prog_category[p] == 0
+                and not md.prog_pie[p] and md.prog_ame_saving[p] == 0]
+        self.cut_progs = np.array(cand, dtype=int)
+        xb = lp.var_blocks["x"]
+        pieces = np.flatnonzero(np.isin(md.piece_prog, self.cut_progs))
+        self.cut_pieces = pieces
+        self.cut_piece_col0 = xb.start + pieces * T  # + t
+        seg = md.piece_seg[pieces]
+        self.cut_piece_rank = np.where(seg == 0, 10**6, seg)  # the tail piece is cut first
+        sb = lp.var_blocks["settlement"]
+        self.settle_col = np.full((md.D, T), -1, dtype=int)
+        if s.settlement_profile == "annual":
+            idx = sb.index
+            dpos = {d: i for i, d in enumerate(md.departments)}
+            ypos = {y: t for t, y in enumerate(md.years)}
+            for j, (d, per, cat) in enumerate(zip(idx["department"], idx["period"], idx["category"])):
+                if cat == "resource":
+                    self.settle_col[dpos[d], ypos[per]] = sb.start + j
+        mfb = lp.var_blocks["mission_fund"]
+        self.mf_share = (s.mission_fund.max_share_of_del
+                         if (s.constraints.mission_fund and mfb.size) else 0.0)
+        self.mf_cols = [mfb.start + np.flatnonzero(mfb.index["year"].to_numpy() == y)
+                        for y in md.years]
+
+    def _use_regime(self, regime: Regime) -> None:
+        if self._active == regime:
+            return
+        if regime not in self._factors:
+            self._factors[regime] = piece_factors(regime, self.us, self.instance, self.md)
+        self.session.set_gain_factors(self._factors[regime])
+        self._active = regime
+
+    # ------------------------------------------------------------------ accounting
+    def _fiscal_parts(self, x: np.ndarray):
+        e = self.e
+        dels = (e.del_total @ x).reshape(2, self.T)
+        sav = e.ame_saving @ x + e.ame_saving_const
+        return dels[0], dels[1], sav
+
+    def _stability_margin(self, F: dict, rdel, sav, reserve_spent) -> np.ndarray:
+        """Current balance less the required margin m (cash £m), every year."""
+        return (F["receipts_gbp_m"] - rdel - reserve_spent - (F["ame_current_gbp_m"] - sav)
+                - self.base["depreciation_gbp_m"] - self.m)
+
+    # ------------------------------------------------------------------ re-plan
+    def _replan(self, t: int, F: dict, x: np.ndarray | None, reserve_spent: np.ndarray,
+                Freal: dict, regime: Regime) -> np.ndarray:
+        h = self.session.backend.h
+        if t == 0:
+            # The first plan uses the central forecast on every path: solve it once per regime,
+            # from a cold start, and start every path of the regime from its basis, so that a
+            # path's results do not depend on which paths a worker solved before it.
+            if regime not in self._plan0:
+                h.clearSolver()
+                self._plan0[regime] = self._solve_plan(0, F, None, reserve_spent, Freal, regime)
+                self._basis0[regime] = h.getBasis()
+            h.clearSolver()
+            h.setBasis(self._basis0[regime])
+            return self._plan0[regime].copy()
+        return self._solve_plan(t, F, x, reserve_spent, Freal, regime)
+
+    def _solve_plan(self, t: int, F: dict, x: np.ndarray | None, reserve_spent: np.ndarray,
+                    Freal: dict, regime: Regime) -> np.ndarray:
+        t0 = time.perf_counter()
+        T = self.T
+        past = np.arange(T) < t
+        cols = {k: F[k].copy() for k in ("gdp_gbp_m", "receipts_gbp_m", "welfare_capped_gbp_m",
+                                          "debt_interest_gbp_m")}
+        ame = F["ame_current_gbp_m"] + self.reserve
+        ame[past] = Freal["ame_current_gbp_m"][past] + reserve_spent[past]
+        cols["ame_current_gbp_m"] = ame
+        cols["rdel_envelope_gbp_m"] = np.where(past, np.inf, F["rdel_envelope_gbp_m"] - self.reserve)
+        cols["cdel_envelope_gbp_m"] = np.where(past, np.inf, F["cdel_envelope_gbp_m"])
+        self.session.set_fiscal(**cols)
+        if t == 0 or x is None:
+            self.session.release()
+        else:
+            self.session.fix_years(t, x)
+        q = self.session.solve()
+        if q.status != "optimal" or q.x is None:
+            raise SimulationError(f"re-plan at {self.md.years[t]} ({regime.label}) is {q.status}: "
+                                  "no plan meets the hard constraints (floors, ramps, PIE) even "
+                                  "with elastic fiscal rules")
+        new = q.x.copy()
+        if x is not None and t > 0:
+            keep = self.decision & (self.session.col_year < t)
+            new[keep] = x[keep]
+        self.replans += 1
+        self.replan_s += time.perf_counter() - t0
+        self.highs_s += q.solve_s
+        return new
+
+    # ------------------------------------------------------------------ in-year cuts
+    def _cut(self, t: int, x: np.ndarray, need_cash: float) -> float:
+        """Cut year-t unprotected resource spending by up to ``need_cash`` (cash £m) in place;
+        return the cash cut. Unspent settlement goes first (no value lost), then the
+        response pieces with the lowest mission value per £m."""
+        if not self.cuts_on or need_cash <= 0:
+            return 0.0
+        md, e, T, pi = self.md, self.e, self.T, self.pi[t]
+        q = (e.q @ x).reshape(md.P, T)
+        lim = (e.limit @ x).reshape(md.D, 2, T)[:, :, t]
+        spend = (e.dept_spend @ x).reshape(md.D, 2, T)[:, :, t]
+        floor = md.dept_real_floor * md.dept_baseline.sum(axis=1) * pi
+        allow_d = np.where(md.dept_real_floor > 0, lim.sum(axis=1) - floor, np.inf)
+        allow_d = np.maximum(allow_d, 0.0)
+        budget = min(need_cash, self.us.absorption.max_in_year_cut_share
+                     * float(pi * q[self.cut_progs, t].sum()))
+        if self.mf_share > 0:
+            room = self.mf_share * float(pi * q[:, t].sum()) - float(x[self.mf_cols[t]].sum())
+            budget = min(budget, max(room, 0.0) / self.mf_share)
+        done = 0.0
+        # 1. unspent resource settlement
+        for d in range(md.D):
+            c = self.settle_col[d, t]
+            if c < 0 or budget - done <= TOL:
+                continue
+            take = min(max(lim[d, 0] - spend[d, 0], 0.0), allow_d[d], budget - done)
+            if take > TOL:
+                x[c] -= take
+                allow_d[d] -= take
+                done += take
+        # 2. the least valuable spending
+        qt, qprev = q[:, t], (q[:, t - 1] if t > 0 else md.prog_baseline)
+        allow_p = qt - md.prog_floor
+        ramp = md.prog_ramp
+        allow_p = np.minimum(allow_p, ramp + (qt - qprev))
+        if t < T - 1:
+            allow_p = np.minimum(allow_p, ramp - (q[:, t + 1] - qt))
+        allow_p = np.maximum(allow_p, 0.0)
+        cols = self.cut_piece_col0 + t
+        coef = self.lp.cost[cols]
+        order = np.lexsort((-self.cut_piece_rank, coef))
+        for k in order:
+            if budget - done <= TOL:
+                break
+            col, i = cols[k], self.cut_pieces[k]
+            p = md.piece_prog[i]
+            d = md.prog_owners[p][0]
+            take = min(x[col], allow_p[p], allow_d[d] / pi, (budget - done) / pi)
+            if take <= TOL:
+                continue
+            x[col] -= take
+            x[self.settle_col[d, t]] -= take * pi
+            allow_p[p] -= take
+            allow_d[d] -= take * pi
+            done += take * pi
+        return done
+
+    # ------------------------------------------------------------------ one path
+    def run(self, path: EconomicPath, regime: Regime) -> dict:
+        """Simulate ``regime`` on ``path``; return the path's outcome (see measures.py)."""
+        from .measures import path_measures
+
+        self._use_regime(regime)
+        us, T, fr = self.us, self.T, self.fr
+        R = realised(us, self.base, path)
+        x = None
+        reserve_spent = np.zeros(T)
+        stab_breach, inv_breach, welf_breach = np.zeros(T), np.zeros(T), np.zeros(T)
+        cut, drawn, headroom = np.zeros(T), np.zeros(T), np.zeros(T)
+        review = np.zeros(T, dtype=int)  # 1 scheduled review, 2 triggered review
+        fired = [""] * T
+        psnfl_prev, gdp_prev = fr.psnfl_initial_gbp_m, fr.gdp_initial_gbp_m
+        next_review, pending = 0, False
+        F_review = planned_min = None
+        for t in range(T):
+            if t == next_review or pending:
+                review[t] = 2 if (pending and t != next_review) else 1
+                F_review = forecast(us, self.base, path, t)
+                x = self._replan(t, F_review, x, reserve_spent, R, regime)
+                next_review = t + regime.length
+                pending = False
+                rdel, _, sav = self._fiscal_parts(x)
+                fm = self._stability_margin(F_review, rdel, sav, self.reserve) - self.H
+                sel = self.stab_target & (np.arange(T) >= t)
+                planned_min = float(fm[sel].min()) if sel.any() else np.inf
+            # outturn of year t
+            rdel, cdel, sav = self._fiscal_parts(x)
+            margin = self._stability_margin(R, rdel, sav, self.reserve)[t]
+            res_t = self.reserve[t]
+            if self.stab_target[t] and margin < 0:
+                pressure = -margin
+                drawn[t] = min(pressure, res_t)
+                pressure -= drawn[t]
+                if pressure > TOL:
+                    cut[t] = self._cut(t, x, pressure)
+                    pressure -= cut[t]
+                stab_breach[t] = max(pressure, 0.0)
+            reserve_spent[t] = res_t - drawn[t]
+            rdel, cdel, sav = self._fiscal_parts(x)
+            headroom[t] = self._stability_margin(R, rdel, sav, reserve_spent)[t] - self.H
+            psnfl = (psnfl_prev + rdel[t] + reserve_spent[t] + cdel[t] + R["ame_current_gbp_m"][t] - sav[t]
+                     + self.base["ame_capital_gbp_m"][t] - R["receipts_gbp_m"][t]
+                     + self.base["other_psnfl_flows_gbp_m"][t])
+            gdp = R["gdp_gbp_m"][t]
+            if self.inv_target[t]:
+                inv_breach[t] = max(psnfl - (gdp / gdp_prev) * psnfl_prev, 0.0)
+            if self.welfare_years[t]:
+                welf_breach[t] = max(R["welfare_capped_gbp_m"][t] - sav[t]
+                                     - self.base["welfare_cap_gbp_m"][t], 0.0)
+            # triggers, judged at the end of year t
+            if regime.triggers and t + 1 < min(next_review, T):
+                fired[t] = self._triggers(t, path, R, F_review, x, planned_min, gdp, gdp_prev)
+                pending = bool(fired[t])
+            psnfl_prev, gdp_prev = psnfl, gdp
+        self.last_x = x
+        return path_measures(self, regime, path, x, review=review, fired=fired, headroom=headroom,
+                             stability_breach=stab_breach, investment_breach=inv_breach,
+                             welfare_breach=welf_breach, cut=cut, reserve_drawn=drawn)
+
+    def _triggers(self, t, path, R, F_review, x, planned_min, gdp, gdp_prev) -> str:
+        tr = self.us.triggers
+        why = []
+        if tr.gdp_growth_below is not None:
+            # inflation of year 0 is not in the instance: take year 1's as its proxy
+            inflation = (self.pi[t] / self.pi[t - 1] if t > 0 else
+                         (self.pi[1] / self.pi[0] if self.T > 1 else 1.0))
+            growth = (gdp / gdp_prev) / inflation - 1.0
+            if growth < tr.gdp_growth_below:
+                why.append("gdp_growth")
+        if tr.receipts_shortfall_above is not None:
+            f = F_review["receipts_gbp_m"][t]
+            if (f - R["receipts_gbp_m"][t]) / f > tr.receipts_shortfall_above:
+                why.append("receipts_shortfall")
+        if tr.headroom_below_gbp_m is not None:
+            Fn = forecast(self.us, self.base, path, t + 1)
+            rdel, _, sav = self._fiscal_parts(x)
+            fm = self._stability_margin(Fn, rdel, sav, self.reserve) - self.H
+            sel = self.stab_target & (np.arange(self.T) > t)
+            if sel.any():
+                now = float(fm[sel].min())
+                if now < tr.headroom_below_gbp_m <= planned_min:
+                    why.append("headroom")
+        return "+".join(why)
