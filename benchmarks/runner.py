@@ -99,6 +99,51 @@ def child_highs_same_lp(folder: str) -> dict:
             "iterations": be.h.getInfo().simplex_iteration_count}
 
 
+def child_column_order(folder: str, repeats: int) -> dict:
+    """HiGHS alone on the engine's LP with its columns permuted: engine order (programme-major,
+    pieces then years), year-major x block, and a random permutation; median seconds."""
+    import highspy
+    import numpy as np
+
+    from allocator.io import load_instance
+    from allocator.models.allocation import build_allocation_model
+    from allocator.solvers.highs import _clip_inf
+
+    model = build_allocation_model(load_instance(folder))
+    lp, T = model.lp, model.data.T
+    A = lp.A.tocsc()
+    xb = lp.var_blocks["x"]
+    n = lp.n
+    xcols = np.arange(xb.start, xb.start + xb.size).reshape(-1, T).T.ravel()
+    orders = {"engine (programme-major)": np.arange(n),
+              "year-major x block": np.concatenate([np.arange(xb.start), xcols,
+                                                    np.arange(xb.start + xb.size, n)]),
+              "random": np.random.default_rng(0).permutation(n)}
+    out = {}
+    for name, perm in orders.items():
+        Ap = A[:, perm].tocsc()
+        Ap.sort_indices()
+        runs = []
+        for _ in range(repeats):
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            m = highspy.HighsLp()
+            m.num_col_, m.num_row_, m.sense_ = n, lp.m, highspy.ObjSense.kMaximize
+            m.col_cost_ = lp.cost[perm]
+            m.col_lower_, m.col_upper_ = _clip_inf(lp.col_lower[perm]), _clip_inf(lp.col_upper[perm])
+            m.row_lower_, m.row_upper_ = _clip_inf(lp.row_lower), _clip_inf(lp.row_upper)
+            m.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            m.a_matrix_.start_, m.a_matrix_.index_, m.a_matrix_.value_ = Ap.indptr, Ap.indices, Ap.data
+            m.a_matrix_.num_col_, m.a_matrix_.num_row_ = n, lp.m
+            h.passModel(m)
+            t = time.perf_counter()
+            h.run()
+            runs.append((time.perf_counter() - t, h.getInfo().simplex_iteration_count))
+        out[name] = {"solve": statistics.median(r[0] for r in runs), "iterations": runs[0][1],
+                     "runs": [r[0] for r in runs]}
+    return out
+
+
 def child_reference(folder: str) -> dict:
     from allocator.io import load_instance
     from benchmarks.reference_highspy import ReferenceLP
@@ -183,6 +228,8 @@ def _child_main(argv: list[str]) -> None:
         r = child_reference(argv[1])
     elif kind == "highs_same_lp":
         r = child_highs_same_lp(argv[1])
+    elif kind == "column_order":
+        r = child_column_order(argv[1], int(argv[2]))
     elif kind == "sweep":
         r = child_sweep(argv[1], int(argv[2]), int(argv[3]), int(argv[4]))
     else:
@@ -267,6 +314,8 @@ def main(argv=None) -> None:
     ap.add_argument("--rebuild", type=int, default=30,
                     help="scenarios solved by rebuild-per-scenario (a) (slow path; a prefix)")
     ap.add_argument("--cli-repeats", type=int, default=5)
+    ap.add_argument("--order-size", default="large", help="size for the column-order experiment "
+                    "('' to skip)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args(argv)
@@ -294,8 +343,14 @@ def main(argv=None) -> None:
     for s in [x for x in a.sweep_sizes.split(",") if x]:
         sweeps[s] = run_child("sweep", folders[s], a.sweep, a.rebuild, a.seed)
         print(f"sweep {s}: {json.dumps(sweeps[s])}", flush=True)
+    order = {}
+    if a.order_size:
+        folders.setdefault(a.order_size, write_instance(generate_size(a.order_size, a.seed),
+                                                         work / a.order_size))
+        order = run_child("column_order", folders[a.order_size], a.repeats)
+        print(f"column order: {json.dumps(order)}", flush=True)
     cli = cli_end_to_end(template_dir(), a.cli_repeats)
-    report = {"machine": machine(), "cold": cold, "sweeps": sweeps, "cli": cli,
+    report = {"machine": machine(), "cold": cold, "sweeps": sweeps, "cli": cli, "column_order": order,
               "args": vars(a) | {"out": str(a.out)}, "total_s": time.perf_counter() - t_all}
     a.out.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
     a.out.write_text(render(report))
@@ -362,14 +417,22 @@ def render(r: dict) -> str:
           "(c) is highspy's warm re-solve of the reference model after the same changes (plan "
           "fetched too).", "",
           "| instance | (a) rebuild s | (b) engine persistent s | (c) highspy warm s | **(b)/(c)** | "
-          "(a)/(c) | (b) 2 workers s | speed-up 2 workers | iterations (b) / (c) | max rel. diff (b)-(c) |",
-          "|" + "---|" * 10]
+          "(a)/(c) | (b) 2 workers s | speed-up 2 workers | iterations (b) / (c) | max rel. diff (b)-(c) | "
+          "optimal |",
+          "|" + "---|" * 11]
     for s, w in r["sweeps"].items():
         L.append(f"| {s} | {_f(w['rebuild_s'], 4)} | {_f(w['engine_warm_s'], 4)} | {_f(w['highspy_warm_s'], 4)} | "
                  f"**{w['engine_warm_s'] / w['highspy_warm_s']:.2f}×** | "
                  f"{w['rebuild_s'] / w['highspy_warm_s']:.1f}× | {_f(w['engine_2workers_s'], 4)} | "
                  f"{w['engine_warm_s'] / w['engine_2workers_s']:.2f}× | "
-                 f"{w['engine_iterations']:.0f} / {w['highspy_iterations']:.0f} | {w['max_rel_diff_b_c']:.1e} |")
+                 f"{w['engine_iterations']:.0f} / {w['highspy_iterations']:.0f} | {w['max_rel_diff_b_c']:.1e} | "
+                 f"{w['optimal']}/{w['n']} |")
+    if r.get("column_order"):
+        L += ["", f"## Column order (HiGHS alone on the {r['args']['order_size']} LP, columns permuted)", "",
+              "| order | solve s (median) | runs | simplex iterations |", "|---|---|---|---|"]
+        for name, o in r["column_order"].items():
+            L.append(f"| {name} | {o['solve']:.3f} | {', '.join(f'{x:.2f}' for x in o['runs'])} | "
+                     f"{o['iterations']} |")
     cli = r["cli"]
     L += ["", "## `allocator solve` end to end", "",
           f"`allocator solve instances/uk_missions --out DIR --quiet`, process start to files written: "
