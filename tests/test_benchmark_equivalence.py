@@ -128,3 +128,21 @@ def test_scenarios_change_the_optimum(small):
         objs.append(sess.solve().objective)
     assert len({round(o, 3) for o in objs}) == 3
     assert np.all(np.isfinite(objs))
+
+
+def test_sweep_helper_matches_cold_solves_in_any_order_and_with_workers(uk):
+    from allocator.sweep import run_sweep
+
+    scs = scenarios.draw(uk, 4, seed=5)
+    # a scenario that changes nothing must give the instance's own optimum even after others
+    scs.insert(2, {})
+    serial = run_sweep(uk, scs)
+    parallel = run_sweep(uk, scs, n_jobs=2)
+    backwards = run_sweep(uk, scs[::-1])[::-1]
+    for i, sc in enumerate(scs):
+        cold = solve(scenarios.apply(uk, sc) if sc else uk, explain=False)
+        assert serial[i].index == parallel[i].index == i
+        for pts in (serial, parallel, backwards):
+            assert pts[i].status == cold.status
+            if cold.status == "optimal":
+                assert _close(pts[i].objective, cold.objective)
