@@ -10,11 +10,14 @@ and total DEL is the UK's whatever the size, so the fiscal rules hold as they do
 default (same fiscal.csv; each year's RDEL and CDEL envelopes scaled by the ratio of
 generated to UK resource and capital baselines).
 
-Feasibility by construction: the baseline plan (every programme at its baseline,
-settlements at department baselines) satisfies every rule — department baselines are the
-sums of their programmes' baselines, envelopes start at total baseline DEL and grow, PIE
-floors are below baseline PIE spend and the rising PIE share starts below the baseline
-share and rises slower than the ramp limits allow.
+Feasibility: department baselines are the sums of their programmes' baselines (shared
+programmes split equally between owners), RDEL/CDEL envelopes stand to the generated
+baselines as the default's stand to the UK baselines, PIE floors are 90% of baseline PIE
+spend, the rising PIE share starts at 97% of the baseline share and rises 0.2 points a
+year, programme floors, caps and ramp limits are the template's scaled to the new
+baseline, and the fiscal rules are the default's. Every size solves to optimality in
+the tests and benchmarks (a generated instance is not guaranteed feasible for every
+seed; the tests check the seeds they use).
 
 Sizes (20 departments each; columns ≈ programmes × pieces × 10 years):
 
