@@ -57,6 +57,15 @@ class ScenarioRunner:
         self._changed = {c for c, v in fiscal.items()
                          if not np.array_equal(np.asarray(v, dtype=float), self._fiscal0[c])}
         w = scenario.get("weights")
+        if isinstance(w, dict):  # a partial mapping changes only those missions' weights
+            md = s.model.data
+            full = self._weight0.copy()
+            for mission, value in w.items():
+                if mission not in md.missions:
+                    raise KeyError(f"unknown mission {mission!r} in scenario {index}; "
+                                   f"known: {md.missions}")
+                full[md.missions.index(mission)] = value
+            w = full
         if w is not None:
             s.set_weights(w)
             self._weights_changed = True

@@ -53,7 +53,7 @@ def test_uk_default_same_optimum(uk):
     assert _same_optimum(uk) > 0
 
 
-@pytest.mark.parametrize("size,seed", [("small", 0), ("small", 7), ("medium", 3)])
+@pytest.mark.parametrize("size,seed", [("small", 0), ("small", 7), ("medium", 3), ("large", 0)])
 def test_generated_same_optimum(size, seed):
     assert _same_optimum(generate_size(size, seed)) > 0
 
@@ -146,3 +146,15 @@ def test_sweep_helper_matches_cold_solves_in_any_order_and_with_workers(uk):
             assert pts[i].status == cold.status
             if cold.status == "optimal":
                 assert _close(pts[i].objective, cold.objective)
+
+
+def test_partial_weight_mappings_do_not_leak_between_scenarios(uk):
+    from allocator.sweep import run_sweep
+
+    first = {"weights": {"health": 2 * uk.settings.missions[0].weight}}
+    second = {"weights": {"growth": 0.5 * uk.settings.missions[-1].weight}}
+    pts = run_sweep(uk, [first, second])
+    only_second = uk.model_copy(deep=True)
+    only_second.settings.missions[-1].weight *= 0.5
+    assert uk.settings.missions[-1].id == "growth" and uk.settings.missions[0].id == "health"
+    assert _close(pts[1].objective, solve(only_second, explain=False).objective)
