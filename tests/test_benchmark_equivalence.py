@@ -158,3 +158,22 @@ def test_partial_weight_mappings_do_not_leak_between_scenarios(uk):
     only_second.settings.missions[-1].weight *= 0.5
     assert uk.settings.missions[-1].id == "growth" and uk.settings.missions[0].id == "health"
     assert _close(pts[1].objective, solve(only_second, explain=False).objective)
+
+
+def test_cached_discounting_follows_rate_changes(uk):
+    # weights, then a new discount rate, then weights again: the session's reused lagged
+    # discount factors must follow the rate change (cold solve of the same instance)
+    sess = ModelSession(uk)
+    w = np.array([m.weight for m in uk.settings.missions]) * np.array([1.5, 1.0, 0.8, 1.2, 0.9])
+    sess.set_weights(w)
+    sess.solve()
+    sess.set_discount_rate(0.05)
+    sess.set_weights(w * 1.1)
+    warm = sess.solve()
+    changed = uk.model_copy(deep=True)
+    for m, wm in zip(changed.settings.missions, w * 1.1):
+        m.weight = float(wm)
+        m.discount_rate = 0.05
+    cold = solve(changed, explain=False)
+    assert cold.status == "optimal" and _close(warm.objective, cold.objective)
+    assert not _close(warm.objective, solve(uk, explain=False).objective)
