@@ -18,6 +18,9 @@ Measured per instance size:
   (c) highspy warm re-solve of the reference model, and (b) with 2 worker processes.
 
 Also ``allocator solve`` end to end (process start to files written), hyperfine-style.
+
+Writes ``benchmarks/results.md`` and the raw ``benchmarks/results.json``;
+``python -m benchmarks --render [results.json]`` re-renders the page from raw figures.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -369,6 +373,7 @@ def main(argv=None) -> None:
     report = {"machine": machine(), "cold": cold, "sweeps": sweeps, "cli": cli, "column_order": order,
               "args": vars(a) | {"out": str(a.out)}, "total_s": time.perf_counter() - t_all,
               "loadavg_start": load_start}
+    shutil.rmtree(work, ignore_errors=True)
     a.out.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
     a.out.write_text(render(report))
     print(f"wrote {a.out} ({report['total_s']:.0f} s)")
