@@ -25,7 +25,7 @@ from allocator.api import result_from
 from allocator.models.allocation import build_allocation_model
 from allocator.models.constraints import del_envelope, fiscal_rules, welfare_cap
 from allocator.models.data import discount_factors
-from allocator.models.objective import set_objective
+from allocator.models.objective import piece_lagged_discount, set_objective
 from allocator.results import Result
 from allocator.schema import Instance
 from allocator.solvers.base import SolveOutput
@@ -72,6 +72,7 @@ class ModelSession:
         self._lb0, self._ub0 = lp.col_lower.copy(), lp.col_upper.copy()
         self._lb, self._ub = self._lb0.copy(), self._ub0.copy()
         self.col_year = self._column_years()
+        self._lagged = None  # (delta it was computed for, piece_lagged_discount arrays)
         self.last: SolveOutput | None = None
         self.slack_rows = np.zeros(0, dtype=int)  # row of each breach slack column
         self.slack_family: list[str] = []
@@ -104,9 +105,14 @@ class ModelSession:
                 self.backend.set_row_bounds(rows, lo, hi)
 
     def _push_costs(self) -> None:
-        lp = self.model.lp
-        set_objective(self.model)
-        self.backend.set_costs(np.arange(lp.n), lp.cost)
+        """Recompute the objective and push the costs of the x block (the only columns with a
+        cost). The lagged discount factors are reused while the discount rates are unchanged."""
+        lp, md = self.model.lp, self.model.data
+        if self._lagged is None or not np.array_equal(self._lagged[0], md.delta):
+            self._lagged = (md.delta.copy(), piece_lagged_discount(md))
+        set_objective(self.model, self._lagged[1])
+        x = lp.var_blocks["x"]
+        self.backend.set_costs(np.arange(x.start, x.start + x.size), lp.cost[x.start:x.start + x.size])
 
     # ------------------------------------------------------------------ parameter changes
     def set_fiscal(self, **columns) -> None:

@@ -26,39 +26,45 @@ def programme_spend_real(model: AllocationModel, x: np.ndarray) -> np.ndarray:
 
 
 def allocations(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
+    """One row per (year, programme, funder): spend_gbp_m (cash) and real_spend_gbp_m.
+
+    Single-funded programmes: spend = π_t q[p,t] from their only owner; split programmes:
+    one row per owner's funding f[p,d,t] and one for the Mission Fund's g[p,t] (real = cash/π_t).
+    Built column-wise (no per-row Python loop)."""
     md, inst = model.data, model.instance
     T = md.T
     q = programme_spend_real(model, x)
     progs = inst.programmes
-    rows = []
+    ids = np.array(md.programmes, dtype=object)
+    cat = np.array([p.category for p in progs], dtype=object)
+    pie = np.array([p.pie for p in progs], dtype=bool)
+    pos = {p: i for i, p in enumerate(md.programmes)}
+    ypos = {y: t for t, y in enumerate(md.years)}
+    years = np.array(md.years, dtype=object)
     f_idx = model.lp.var_blocks["funding"].index
     f_val = _block(model, x, "funding")
     g_idx = model.lp.var_blocks["mission_fund"].index
     g_val = _block(model, x, "mission_fund")
     split = set(f_idx["programme"]) | set(g_idx["programme"])
-    for p, prog in enumerate(progs):
-        base = dict(programme=prog.id, category=prog.category, pie=prog.pie)
-        if prog.id not in split:
-            for t in range(T):
-                rows.append(dict(year=md.years[t], department=prog.owners[0], **base,
-                                 funding="department", spend_gbp_m=md.deflator[t] * q[p, t],
-                                 real_spend_gbp_m=q[p, t]))
-    for j in range(len(f_idx)):
-        r = f_idx.iloc[j]
-        p = md.programmes.index(r["programme"])
-        t = md.years.index(r["year"])
-        rows.append(dict(year=r["year"], department=r["department"], programme=r["programme"],
-                         category=progs[p].category, pie=progs[p].pie, funding="department",
-                         spend_gbp_m=f_val[j], real_spend_gbp_m=f_val[j] / md.deflator[t]))
-    for j in range(len(g_idx)):
-        r = g_idx.iloc[j]
-        p = md.programmes.index(r["programme"])
-        t = md.years.index(r["year"])
-        rows.append(dict(year=r["year"], department="mission_fund", programme=r["programme"],
-                         category=progs[p].category, pie=progs[p].pie, funding="mission_fund",
-                         spend_gbp_m=g_val[j], real_spend_gbp_m=g_val[j] / md.deflator[t]))
-    df = pd.DataFrame(rows, columns=["year", "department", "programme", "category", "pie", "funding",
-                                     "spend_gbp_m", "real_spend_gbp_m"])
+    single = np.array([p for p, prog in enumerate(progs) if prog.id not in split], dtype=int)
+    owner = np.array([progs[p].owners[0] for p in single], dtype=object)
+    parts = [dict(year=np.tile(years, len(single)), department=np.repeat(owner, T),
+                  programme=np.repeat(ids[single], T), category=np.repeat(cat[single], T),
+                  pie=np.repeat(pie[single], T), funding="department",
+                  spend_gbp_m=(md.deflator[None, :] * q[single]).ravel(),
+                  real_spend_gbp_m=q[single].ravel())]
+    for idx, val, funder in ((f_idx, f_val, None), (g_idx, g_val, "mission_fund")):
+        if not len(idx):
+            continue
+        p = idx["programme"].map(pos).to_numpy(dtype=int)
+        t = idx["year"].map(ypos).to_numpy(dtype=int)
+        dept = idx["department"].to_numpy(dtype=object) if funder is None else funder
+        parts.append(dict(year=years[t], department=dept, programme=ids[p], category=cat[p],
+                          pie=pie[p], funding=funder or "department", spend_gbp_m=val,
+                          real_spend_gbp_m=val / md.deflator[t]))
+    cols = ["year", "department", "programme", "category", "pie", "funding", "spend_gbp_m",
+            "real_spend_gbp_m"]
+    df = pd.concat([pd.DataFrame(part, columns=cols) for part in parts], ignore_index=True)
     order = {p: i for i, p in enumerate(md.programmes)}
     df["_p"] = df["programme"].map(order)
     df = df.sort_values(["year", "_p", "funding", "department"], kind="stable").drop(columns="_p")

@@ -112,10 +112,13 @@ def check_cross_references(inst: "Instance") -> None:
                 p.append(Problem("segments.csv", f"{_row(i)}, field 'width_gbp_m'", w,
                                  f"segment {k} of programme '{prog}' has width {known[0]} for mission "
                                  f"'{known[2]}'; every mission must use the same widths"))
+    curves_of: dict[str, list] = defaultdict(list)  # per programme, in first-seen order
+    for (pp, m), rows in curves.items():
+        curves_of[pp].append((m, rows))
     for prog, by_k in widths_by_prog.items():
         ks = sorted(by_k)
-        for (pp, m), rows in curves.items():
-            if pp == prog and len(rows) != len(ks):
+        for m, rows in curves_of[prog]:
+            if len(rows) != len(ks):
                 p.append(Problem("segments.csv", f"{_row(rows[0][3])}, field 'segment'", len(rows),
                                  f"programme '{prog}' has {len(ks)} segments for another mission but "
                                  f"{len(rows)} for '{m}'"))

@@ -94,89 +94,78 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
     pi_rows = sp.diags(np.tile(pi, P))
     cash = (pi_rows @ q).tocsr()
 
+    tt = np.arange(T)
+    ones = np.ones  # entry values of selection matrices
+
+    def grid(a, b):
+        """Row-major (a × T) index grid a[:, None] * T + b[None, :], flattened."""
+        return (np.asarray(a, dtype=int)[:, None] * T + b[None, :]).ravel()
+
+    owner0 = np.array([o[0] for o in md.prog_owners], dtype=int)
+    cat = md.prog_category
+    is_split = np.zeros(P, dtype=bool)
+    is_split[split] = True
+    fp = np.array([p for p, _ in f_rows], dtype=int)
+    fd = np.array([d for _, d in f_rows], dtype=int)
+    fcols = grid(np.arange(len(f_rows)), tt)
+
     # department-funded cash spend: single-funded programmes through q, split ones through f
-    rows, cols, vals = [], [], []
-    split_set = set(split)
-    for p in range(P):
-        if p in split_set:
-            continue
-        d, c = md.prog_owners[p][0], md.prog_category[p]
-        for t in range(T):
-            rows.append((2 * d + c) * T + t); cols.append(p * T + t); vals.append(1.0)
-    dept_from_cash = sp.csr_matrix((vals, (rows, cols)), shape=(2 * D * T, P * T)) @ cash
-    rows, cols = [], []
-    for j, (p, d) in enumerate(f_rows):
-        c = md.prog_category[p]
-        for t in range(T):
-            rows.append((2 * d + c) * T + t); cols.append(j * T + t)
-    dept_from_f = lp.column_matrix(f, _select(np.array(rows, dtype=int), np.array(cols, dtype=int),
-                                              1.0, (2 * D * T, len(f_rows) * T)))
+    single = np.flatnonzero(~is_split)
+    rows = grid(2 * owner0[single] + cat[single], tt)
+    dept_from_cash = sp.csr_matrix((ones(len(rows)), (rows, grid(single, tt))),
+                                   shape=(2 * D * T, P * T)) @ cash
+    dept_from_f = lp.column_matrix(f, _select(grid(2 * fd + cat[fp], tt), fcols, 1.0,
+                                              (2 * D * T, len(f_rows) * T)))
     dept_spend = (dept_from_cash + dept_from_f).tocsr()
 
     # PIE spend funded by each department (both categories)
-    rows, cols, vals = [], [], []
-    for p in np.flatnonzero(md.prog_pie):
-        if p in split_set:
-            continue
-        d = md.prog_owners[p][0]
-        for t in range(T):
-            rows.append(d * T + t); cols.append(p * T + t); vals.append(1.0)
-    pie_cash = sp.csr_matrix((vals, (rows, cols)), shape=(D * T, P * T)) @ cash
-    rows, cols = [], []
-    for j, (p, d) in enumerate(f_rows):
-        if md.prog_pie[p]:
-            for t in range(T):
-                rows.append(d * T + t); cols.append(j * T + t)
-    pie_f = lp.column_matrix(f, _select(np.array(rows, dtype=int), np.array(cols, dtype=int), 1.0,
+    ps = np.flatnonzero(md.prog_pie & ~is_split)
+    rows = grid(owner0[ps], tt)
+    pie_cash = sp.csr_matrix((ones(len(rows)), (rows, grid(ps, tt))), shape=(D * T, P * T)) @ cash
+    js = np.flatnonzero(md.prog_pie[fp]) if len(fp) else np.zeros(0, dtype=int)
+    pie_f = lp.column_matrix(f, _select(grid(fd[js], tt), grid(js, tt), 1.0,
                                         (D * T, len(f_rows) * T)))
     dept_pie = (pie_cash + pie_f).tocsr()
 
-    rows = [md.prog_category[p] * T + t for p in mf_progs for t in range(T)]
-    mission_fund = lp.column_matrix(g, _select(np.array(rows, dtype=int), np.arange(len(mf_progs) * T),
+    mfa = np.array(mf_progs, dtype=int)
+    mission_fund = lp.column_matrix(g, _select(grid(cat[mfa], tt), np.arange(len(mf_progs) * T),
                                                1.0, (2 * T, len(mf_progs) * T)))
 
     # settlement limit in year t: S[d,k(t),c] · π_t / π_{first year of k}
-    rows, cols, vals = [], [], []
-    for d in range(D):
-        for c in range(2):
-            for t in range(T):
-                k = md.period_of_year[t]
-                rows.append((2 * d + c) * T + t)
-                cols.append((d * Kp + k) * 2 + c)
-                vals.append(pi[t] / pi[md.periods[k][1]])
-    limit = lp.column_matrix(settle, sp.csr_matrix((vals, (rows, cols)), shape=(2 * D * T, settle.size)))
+    dd, cc, ty = (a.ravel() for a in np.meshgrid(np.arange(D), np.arange(2), tt, indexing="ij"))
+    k = md.period_of_year[ty]
+    k0 = np.array([a for _, a, _ in md.periods], dtype=int)[k]
+    limit = lp.column_matrix(settle, sp.csr_matrix((pi[ty] / pi[k0], ((2 * dd + cc) * T + ty,
+                                                                      (dd * Kp + k) * 2 + cc)),
+                                                   shape=(2 * D * T, settle.size)))
     sum_depts = sp.csr_matrix((np.ones(2 * D * T), (np.tile(np.arange(2 * T), D), np.arange(2 * D * T))),
                               shape=(2 * T, 2 * D * T))
     del_total = (sum_depts @ limit + mission_fund).tocsr()
 
     # AME saving in year t: Σ_p a_p π_t Σ_{τ<=t} ℓ_p[t-τ] (q_pτ − b_p)
-    rows, cols, vals = [], [], []
+    pa = np.flatnonzero(md.prog_ame_saving > 0)
+    pg, tg, taug = (a.ravel() for a in np.meshgrid(pa, tt, tt, indexing="ij"))  # order p, t, τ
+    lagk = tg - taug
+    ok = (lagk >= 0) & (lagk <= md.K)
+    pg, tg, taug, lagk = pg[ok], tg[ok], taug[ok], lagk[ok]
+    w = md.lag[pg, lagk]
+    ok = w != 0
+    pg, tg, taug, w = pg[ok], tg[ok], taug[ok], w[ok]
+    aw = md.prog_ame_saving[pg] * pi[tg] * w
     const = np.zeros(T)
-    for p in np.flatnonzero(md.prog_ame_saving > 0):
-        a = md.prog_ame_saving[p]
-        for t in range(T):
-            for tau in range(max(0, t - md.K), t + 1):
-                w = md.lag[p, t - tau]
-                if w:
-                    rows.append(t); cols.append(p * T + tau); vals.append(a * pi[t] * w)
-                    const[t] -= a * pi[t] * w * md.prog_baseline[p]
-    ame_saving = (sp.csr_matrix((vals, (rows, cols)), shape=(T, P * T)) @ q).tocsr()
+    np.subtract.at(const, tg, aw * md.prog_baseline[pg])  # in loop order: same sums
+    ame_saving = (sp.csr_matrix((aw, (tg, pg * T + taug)), shape=(T, P * T)) @ q).tocsr()
 
     # Mission Fund funding balance (structural): Σ_d f_pdt + g_pt − π_t q_pt = 0
     if split:
-        rows, cols = [], []
-        for j, (p, d) in enumerate(f_rows):
-            for t in range(T):
-                rows.append(split.index(p) * T + t); cols.append(j * T + t)
-        A = lp.column_matrix(f, _select(np.array(rows, dtype=int), np.array(cols, dtype=int), 1.0,
+        spos = np.full(P, -1, dtype=int)
+        spos[split] = np.arange(len(split))
+        A = lp.column_matrix(f, _select(grid(spos[fp], tt), fcols, 1.0,
                                         (len(split) * T, len(f_rows) * T)))
         if mf_progs:
-            rows = [split.index(p) * T + t for p in mf_progs for t in range(T)]
-            A = A + lp.column_matrix(g, _select(np.array(rows, dtype=int), np.arange(len(mf_progs) * T),
+            A = A + lp.column_matrix(g, _select(grid(spos[mfa], tt), np.arange(len(mf_progs) * T),
                                                 1.0, (len(split) * T, len(mf_progs) * T)))
-        pick = _select(np.arange(len(split) * T),
-                       np.array([p * T + t for p in split for t in range(T)]), 1.0,
-                       (len(split) * T, P * T))
+        pick = _select(np.arange(len(split) * T), grid(split, tt), 1.0, (len(split) * T, P * T))
         A = A - pick @ cash
         labels = pd.DataFrame({"year": np.tile(years, len(split)),
                                "subject": np.repeat([md.programmes[p] for p in split], T)})

@@ -30,19 +30,26 @@ def _lagged_discount(md, part: str) -> np.ndarray:
     return A
 
 
-def piece_coefficients(md) -> tuple[np.ndarray, np.ndarray]:
-    """Objective coefficients (N, T) of x for the in-horizon and terminal parts."""
+def piece_lagged_discount(md) -> tuple[np.ndarray, np.ndarray]:
+    """A[p(i),m,τ] per piece i, (N, M, T), for the in-horizon and terminal parts. Depends on
+    lags and discount factors only, so a re-solve that changes weights or gains can reuse it."""
+    return (_lagged_discount(md, "in")[md.piece_prog],
+            _lagged_discount(md, "terminal")[md.piece_prog])
+
+
+def piece_coefficients(md, lagged=None) -> tuple[np.ndarray, np.ndarray]:
+    """Objective coefficients (N, T) of x for the in-horizon and terminal parts:
+    c[i,τ] = Σ_m w_m γ_im A[p(i),m,τ] (``lagged``: a precomputed piece_lagged_discount(md))."""
     wg = md.piece_gain * md.weight[None, :]  # (N, M)
     out = []
-    for part in ("in", "terminal"):
-        A = _lagged_discount(md, part)[md.piece_prog]  # (N, M, T)
+    for A in (lagged if lagged is not None else piece_lagged_discount(md)):  # (N, M, T)
         out.append(np.einsum("nm,nmt->nt", wg, A))
     return out[0], out[1]
 
 
-def set_objective(model) -> None:
+def set_objective(model, lagged=None) -> None:
     md, lp = model.data, model.lp
-    c_in, c_term = piece_coefficients(md)
+    c_in, c_term = piece_coefficients(md, lagged)
     x = lp.var_blocks["x"]
     lp.cost_in_horizon = np.zeros(lp.n)
     lp.cost_terminal = np.zeros(lp.n)

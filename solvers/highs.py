@@ -8,6 +8,7 @@ from the previous basis instead of rebuilding.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import highspy
@@ -25,6 +26,7 @@ _STATUS = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def highs_version() -> str:
     h = highspy.Highs()
     try:

@@ -1,0 +1,438 @@
+"""The reference: the same allocation LP built directly with highspy from the instance.
+
+This is an independent implementation of docs/formulation.md (it does not import
+``allocator.models``): columns are added with ``Highs.addVars`` and each constraint
+family with one ``Highs.addRows`` call, from numpy arrays computed straight from the
+:class:`~allocator.schema.Instance`. It measures the physical limit — HiGHS with
+nothing around it — and, because it shares no code with the engine's model builder, the
+tests comparing its optimum with the engine's check the engine's LP.
+
+Columns (per programme p: pieces i = its segments in order plus a zero-gain tail):
+
+    x[p,i,t] ∈ [0, width_pi]     real £m on piece i in year t
+    f[p,d,t] >= 0                 cash funded by owner d (programmes needing a split)
+    g[p,t]   >= 0                 Mission Fund cash (eligible programmes)
+    S[d,k,c] >= 0                 settlement of department d, period k, category c (cash)
+    N[t]     free                 PSNFL
+
+with q[p,t] = Σ_i x[p,i,t], limits L[d,c,t] = S[d,k(t),c] π_t/π_k0 and invest-to-save
+savings sav_t = Σ_p a_p π_t Σ_k ℓ_p[k] (q[p,t−k] − b_p). Objective: maximise
+Σ c[p,i,t] x[p,i,t] + const with c[p,i,τ] = Σ_m w_m γ_pim Σ_k ℓ_p[k] δ_m[τ+k] and
+const = −Σ c x̄ (x̄ = the baseline's fill of each piece).
+"""
+
+from __future__ import annotations
+
+import time
+
+import highspy
+import numpy as np
+
+from allocator.schema import Instance
+
+INF = highspy.kHighsInf
+FISCAL_COLUMNS = ("gdp_gbp_m", "receipts_gbp_m", "ame_current_gbp_m", "welfare_capped_gbp_m",
+                  "welfare_cap_gbp_m", "ame_capital_gbp_m", "depreciation_gbp_m",
+                  "other_psnfl_flows_gbp_m", "deflator", "rdel_envelope_gbp_m",
+                  "cdel_envelope_gbp_m")
+
+
+def _discount(rate: float, r30: float, r75: float, n: int, flat: bool) -> np.ndarray:
+    r = np.full(n, rate)
+    if not flat:
+        j = np.arange(n)
+        r[j >= 30] = r30
+        r[j >= 75] = r75
+    out = np.ones(n)
+    for j in range(1, n):
+        out[j] = out[j - 1] / (1.0 + r[j - 1])
+    return out
+
+
+class ReferenceLP:
+    """Build the LP in a fresh ``highspy.Highs``; re-solve warm after bound/cost changes."""
+
+    def __init__(self, inst: Instance, threads: int | None = None):
+        t0 = time.perf_counter()
+        self.inst = inst
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        if threads:
+            self.h.setOptionValue("threads", int(threads))
+        self._read(inst)
+        self._columns()
+        self._rows()
+        self.set_weights(self.w)
+        self.build_s = time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ data
+    def _read(self, inst: Instance) -> None:
+        s = inst.settings
+        self.years = s.horizon.labels
+        T = self.T = len(self.years)
+        by_year = {f.year: f for f in inst.fiscal}
+        self.F = {c: np.array([getattr(by_year[y], c) if getattr(by_year[y], c) is not None
+                               else np.nan for y in self.years], dtype=float)
+                  for c in FISCAL_COLUMNS}
+        self.pi = self.F["deflator"]
+        self.depts = [d.id for d in inst.departments]
+        dix = {d: i for i, d in enumerate(self.depts)}
+        self.progs = inst.programmes
+        P = len(self.progs)
+        lags: dict[str, dict[int, float]] = {}
+        for lw in inst.lag_profiles:
+            lags.setdefault(lw.profile, {})[lw.lag] = lw.weight
+        self.K = max(max(v) for v in lags.values())
+        self.lag = np.zeros((P, self.K + 1))
+        for p, prog in enumerate(self.progs):
+            for k, w in lags[prog.lag_profile].items():
+                self.lag[p, k] = w
+        self.missions = [m.id for m in s.missions]
+        M = len(self.missions)
+        mix = {m: i for i, m in enumerate(self.missions)}
+        dc = s.discounting
+        self.delta = np.array([_discount(m.discount_rate if m.discount_rate is not None else dc.rate,
+                                         dc.rate_after_30, dc.rate_after_75, T + self.K,
+                                         m.discount_rate is not None) for m in s.missions])
+        self.w = np.array([m.weight for m in s.missions], dtype=float)
+        curves: dict[str, dict[int, list]] = {}
+        for sg in inst.segments:
+            e = curves.setdefault(sg.programme, {}).setdefault(sg.segment, [sg.width_gbp_m, np.zeros(M)])
+            e[1][mix[sg.mission]] = sg.gain_per_gbp_m
+        self.owners = [[dix[o] for o in prog.owners] for prog in self.progs]
+        self.cat = np.array([0 if prog.category == "resource" else 1 for prog in self.progs])
+        self.base = np.array([prog.baseline_gbp_m for prog in self.progs])
+        # pieces
+        pp, width, gain, fill = [], [], [], []
+        for p, prog in enumerate(self.progs):
+            left = prog.baseline_gbp_m
+            for k in sorted(curves.get(prog.id, {})):
+                wd, g = curves[prog.id][k]
+                pp.append(p); width.append(wd); gain.append(g); fill.append(min(wd, max(left, 0.0)))
+                left -= wd
+            pp.append(p); width.append(np.inf); gain.append(np.zeros(M)); fill.append(max(left, 0.0))
+        self.piece_prog = np.array(pp)
+        self.width = np.array(width)
+        self.gain = np.array(gain).reshape(-1, M)
+        self.fill = np.array(fill)
+        use_mf = s.constraints.mission_fund and s.mission_fund.max_share_of_del > 0
+        mf_ok = [prog.mission_fund_eligible or len(prog.owners) >= 2 for prog in self.progs]
+        self.mf = [p for p in range(P) if use_mf and mf_ok[p]]
+        self.split = [p for p in range(P) if len(self.owners[p]) > 1 or (use_mf and mf_ok[p])]
+        if s.settlement_profile == "flat_real":
+            ypos = {y: t for t, y in enumerate(self.years)}
+            self.periods = [(ypos[r.start], ypos[r.end]) for r in s.spending_reviews]
+        else:
+            self.periods = [(t, t) for t in range(T)]
+        self.period_of = np.zeros(T, dtype=int)
+        for k, (a, b) in enumerate(self.periods):
+            self.period_of[a:b + 1] = k
+
+    # ------------------------------------------------------------------ columns
+    def _columns(self) -> None:
+        T, h = self.T, self.h
+        n = 0
+
+        def add(lb, ub):
+            nonlocal n
+            lb, ub = np.asarray(lb, float), np.asarray(ub, float)
+            h.addVars(len(lb), np.clip(lb, -INF, INF), np.clip(ub, -INF, INF))
+            start = n
+            n += len(lb)
+            return start
+
+        N_pieces = len(self.piece_prog)
+        self.c_x = add(np.zeros(N_pieces * T), np.repeat(self.width, T))  # x[i,t] at i*T+t
+        self.f_keys = [(p, d) for p in self.split for d in self.owners[p]]
+        self.c_f = add(np.zeros(len(self.f_keys) * T), np.full(len(self.f_keys) * T, np.inf))
+        self.c_g = add(np.zeros(len(self.mf) * T), np.full(len(self.mf) * T, np.inf))
+        D, Kp = len(self.depts), len(self.periods)
+        self.c_s = add(np.zeros(D * Kp * 2), np.full(D * Kp * 2, np.inf))  # S at (d*Kp+k)*2+c
+        self.c_n = add(np.full(T, -np.inf), np.full(T, np.inf))
+        self.n = n
+
+    def _rows(self) -> None:
+        s, T, pi = self.inst.settings, self.T, self.pi
+        on = s.constraints
+        P, D = len(self.progs), len(self.depts)
+        order = np.argsort(self.piece_prog, kind="stable")
+        counts = np.bincount(self.piece_prog, minlength=P)
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        self.rows = {}
+
+        def q_terms(p, t, scale):
+            """Entries of Σ_i scale·x[i,t] over the pieces i of programme p (arrays)."""
+            p, t = np.atleast_1d(p).astype(int), np.atleast_1d(t).astype(int)
+            scale = np.broadcast_to(np.asarray(scale, dtype=float), p.shape)
+            reps = counts[p]
+            pr = np.repeat(np.arange(len(p)), reps)
+            offs = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+            piece = order[np.repeat(first[p], reps) + offs]
+            return pr, self.c_x + piece * T + np.repeat(t, reps), np.repeat(scale, reps)
+
+        def add_rows(name, nrows, lo, hi, entries):
+            """entries: list of (row, col, val) arrays."""
+            if nrows == 0:
+                return
+            r = np.concatenate([e[0] for e in entries]) if entries else np.zeros(0, int)
+            c = np.concatenate([e[1] for e in entries]) if entries else np.zeros(0, int)
+            v = np.concatenate([e[2] for e in entries]) if entries else np.zeros(0)
+            keep = v != 0
+            r, c, v = r[keep], c[keep], v[keep]
+            o = np.lexsort((c, r))
+            r, c, v = r[o], c[o], v[o]
+            starts = np.searchsorted(r, np.arange(nrows)).astype(np.int32)
+            lo = np.clip(np.broadcast_to(np.asarray(lo, float).ravel() if np.ndim(lo) else lo, (nrows,)), -INF, INF)
+            hi = np.clip(np.broadcast_to(np.asarray(hi, float), (nrows,)), -INF, INF)
+            start = self.h.getNumRow()
+            self.h.addRows(nrows, lo, hi, len(v), starts, c.astype(np.int32), v.astype(float))
+            self.rows[name] = (start, nrows)
+
+        tt = np.arange(T)
+        # programme floors and caps: q[p,t] >= floor, <= cap
+        if on.programme_floors:
+            ps = np.array([p for p in range(P) if self.progs[p].floor_gbp_m > 0], dtype=int)
+            pg, ty = np.repeat(ps, T), np.tile(tt, len(ps))
+            r, c, v = q_terms(pg, ty, 1.0)
+            add_rows("programme_floor", len(pg), np.repeat([self.progs[p].floor_gbp_m for p in ps], T),
+                     np.inf, [(r, c, v)])
+        if on.programme_caps:
+            ps = np.array([p for p in range(P) if self.progs[p].cap_gbp_m is not None], dtype=int)
+            pg, ty = np.repeat(ps, T), np.tile(tt, len(ps))
+            r, c, v = q_terms(pg, ty, 1.0)
+            add_rows("programme_cap", len(pg), -np.inf,
+                     np.repeat([self.progs[p].cap_gbp_m for p in ps], T), [(r, c, v)])
+        # ramp limits: −R <= q[p,t] − q[p,t−1] <= R (q[p,−1] = baseline)
+        if on.ramp_limits:
+            ps = np.array([p for p in range(P) if self.progs[p].ramp_limit_gbp_m is not None],
+                          dtype=int)
+            pg, ty = np.repeat(ps, T), np.tile(tt, len(ps))
+            R = np.repeat([self.progs[p].ramp_limit_gbp_m for p in ps], T)
+            shift = np.where(ty == 0, self.base[pg], 0.0)
+            now = q_terms(pg, ty, 1.0)
+            later = ty > 0
+            prev = q_terms(pg[later], ty[later] - 1, -1.0)
+            prev = (np.flatnonzero(later)[prev[0]], prev[1], prev[2])
+            add_rows("ramp_limit", len(pg), -R + shift, R + shift, [now, prev])
+
+        # department-funded cash spend, per (d, c, t) row index (2d+c)T+t
+        single = [p for p in range(P) if p not in set(self.split)]
+        sp_single = np.array(single, dtype=int)
+        spend_entries = []
+        if len(sp_single):
+            pg, ty = np.repeat(sp_single, T), np.tile(tt, len(sp_single))
+            d = np.array([self.owners[p][0] for p in pg], dtype=int)
+            r, c, v = q_terms(pg, ty, pi[ty])
+            rowid = (2 * d + self.cat[pg]) * T + ty
+            spend_entries.append((rowid[r], c, v))
+        fk = np.array(self.f_keys, dtype=int).reshape(-1, 2)
+        if len(fk):
+            pg, dg, ty = np.repeat(fk[:, 0], T), np.repeat(fk[:, 1], T), np.tile(tt, len(fk))
+            spend_entries.append(((2 * dg + self.cat[pg]) * T + ty, self.c_f + np.arange(len(fk) * T),
+                                  np.ones(len(fk) * T)))
+        # limits L[d,c,t] = S[d,k(t),c] π_t / π_k0 as entries with a given row map
+        Kp = len(self.periods)
+        dd, cc, ty = np.meshgrid(np.arange(D), np.arange(2), tt, indexing="ij")
+        dd, cc, ty = dd.ravel(), cc.ravel(), ty.ravel()
+        k = self.period_of[ty]
+        k0 = np.array([a for a, _ in self.periods])[k]
+        lim_col = self.c_s + (dd * Kp + k) * 2 + cc
+        lim_val = pi[ty] / pi[k0]
+        # settlements: spend − L <= 0 (= 0 when the switch is off)
+        add_rows("settlement", 2 * D * T, -np.inf if on.settlements else 0.0, 0.0,
+                 spend_entries + [((2 * dd + cc) * T + ty, lim_col, -lim_val)])
+        # department real floor: L[d,R,t] + L[d,C,t] >= f_d (B_R + B_C) π_t
+        if on.department_real_floor:
+            fl = np.array([d.real_floor for d in self.inst.departments])
+            B = np.array([d.rdel_baseline_gbp_m + d.cdel_baseline_gbp_m for d in self.inst.departments])
+            ds = np.flatnonzero(fl > 0)
+            pos = np.full(D, -1)
+            pos[ds] = np.arange(len(ds))
+            m = pos[dd] >= 0
+            add_rows("department_real_floor", len(ds) * T,
+                     (fl[ds] * B[ds])[:, None] * pi[None, :], np.inf,
+                     [(pos[dd[m]] * T + ty[m], lim_col[m], lim_val[m])])
+        # Mission Fund cash by category
+        mfa = np.array(self.mf, dtype=int)
+        g_p, g_t = np.repeat(mfa, T), np.tile(tt, len(mfa))
+        g_col = self.c_g + np.arange(len(mfa) * T)
+        # DEL totals: RDEL_t / CDEL_t entries as (row c*T+t, col, val)
+        del_entries = [(cc * T + ty, lim_col, lim_val), (self.cat[g_p] * T + g_t, g_col, np.ones(len(g_col)))]
+        if s.mode == "envelope" and on.del_envelope:
+            add_rows("del_envelope", 2 * T, -np.inf,
+                     np.concatenate([self.F["rdel_envelope_gbp_m"], self.F["cdel_envelope_gbp_m"]]),
+                     del_entries)
+        # PIE
+        pie = np.array([prog.pie for prog in self.progs])
+        if on.pie_department_floor:
+            phi = np.array([d.pie_floor_gbp_m for d in self.inst.departments])
+            ds = np.flatnonzero(phi > 0)
+            pos = np.full(D, -1)
+            pos[ds] = np.arange(len(ds))
+            ent = []
+            ps = np.array([p for p in single if pie[p]], dtype=int)
+            if len(ps):
+                pg, ty2 = np.repeat(ps, T), np.tile(tt, len(ps))
+                d = np.array([self.owners[p][0] for p in pg], dtype=int)
+                r, c, v = q_terms(pg, ty2, pi[ty2])
+                m = pos[d][r] >= 0
+                ent.append(((pos[d] * T + ty2)[r][m], c[m], v[m]))
+            if len(fk):
+                pg, dg, ty2 = np.repeat(fk[:, 0], T), np.repeat(fk[:, 1], T), np.tile(tt, len(fk))
+                m = pie[pg] & (pos[dg] >= 0)
+                ent.append(((pos[dg] * T + ty2)[m], (self.c_f + np.arange(len(fk) * T))[m],
+                            np.ones(m.sum())))
+            add_rows("pie_department_floor", len(ds) * T, (phi[ds])[:, None] * pi[None, :], np.inf, ent)
+        sigma = np.array(s.pie.share_path(T))
+        allp, allt = np.repeat(np.arange(P), T), np.tile(tt, P)
+        if on.pie_share and sigma.max() > 0:
+            r, c, v = q_terms(allp, allt, (pie[allp] - sigma[allt]) * pi[allt])
+            add_rows("pie_share", T, 0.0, np.inf, [(allt[r], c, v)])
+        # Mission Fund size and minimum
+        if on.mission_fund and len(mfa):
+            phi = s.mission_fund.max_share_of_del
+            r, c, v = q_terms(allp, allt, -phi * pi[allt])
+            add_rows("mission_fund_size", T, -np.inf, 0.0,
+                     [(g_t, g_col, np.ones(len(g_col))), (allt[r], c, v)])
+            if s.mission_fund.min_gbp_m > 0:
+                add_rows("mission_fund_minimum", T, s.mission_fund.min_gbp_m, np.inf,
+                         [(g_t, g_col, np.ones(len(g_col)))])
+        # invest-to-save: sav_t = Σ_p a_p π_t Σ_k ℓ_p[k] q[p,t−k] + sav_const_t
+        a = np.array([prog.ame_saving_per_gbp_m for prog in self.progs])
+        sav = []
+        self.sav_const = np.zeros(T)
+        for kk in range(self.K + 1):
+            ps = np.flatnonzero((a > 0) & (self.lag[:, kk] > 0))
+            if not len(ps):
+                continue
+            ts = np.arange(kk, T)
+            pg, ty2 = np.repeat(ps, len(ts)), np.tile(ts, len(ps))
+            coef = a[pg] * pi[ty2] * self.lag[pg, kk]
+            r, c, v = q_terms(pg, ty2 - kk, coef)
+            sav.append((ty2[r], c, v))
+            np.subtract.at(self.sav_const, ty2, coef * self.base[pg])
+        self.sav_entries = sav
+        self.wc_years = (np.arange(T) if s.fiscal_rules.welfare_cap_years is None else
+                         np.array([self.years.index(y) for y in s.fiscal_rules.welfare_cap_years], int))
+        if on.welfare_cap and len(self.wc_years):
+            pos = np.full(T, -1)
+            pos[self.wc_years] = np.arange(len(self.wc_years))
+            ent = [(pos[r][pos[r] >= 0], c[pos[r] >= 0], -v[pos[r] >= 0]) for r, c, v in sav]
+            add_rows("welfare_cap", len(self.wc_years), -np.inf, 0.0, ent)
+        # funding balance: Σ_d f[p,d,t] + g[p,t] − π_t q[p,t] = 0
+        if self.split:
+            spos = {p: j for j, p in enumerate(self.split)}
+            ent = []
+            if len(fk):
+                pg, ty2 = np.repeat(fk[:, 0], T), np.tile(tt, len(fk))
+                ent.append((np.array([spos[p] for p in pg]) * T + ty2, self.c_f + np.arange(len(fk) * T),
+                            np.ones(len(fk) * T)))
+            if len(mfa):
+                ent.append((np.array([spos[p] for p in g_p], dtype=int) * T + g_t, g_col,
+                            np.ones(len(g_col))))
+            spl = np.array(self.split, dtype=int)
+            pg, ty2 = np.repeat(spl, T), np.tile(tt, len(spl))
+            r, c, v = q_terms(pg, ty2, -pi[ty2])
+            ent.append(((np.repeat(np.arange(len(spl)), T) * T + ty2)[r], c, v))
+            add_rows("funding_balance", len(spl) * T, 0.0, 0.0, ent)
+        # fiscal rules
+        ncol = self.c_n + tt
+        rdel = [e for e in del_entries]
+        rd = [(r, c, v) for r, c, v in ((r[r < T], c[r < T], v[r < T]) for r, c, v in rdel)]
+        cd = [(r - T, c, v) for r, c, v in ((r[r >= T], c[r >= T], v[r >= T]) for r, c, v in rdel)]
+        ent = [(tt, ncol, np.ones(T)), (tt[1:], ncol[:-1], -np.ones(T - 1))]
+        ent += [(r, c, -v) for r, c, v in rd + cd] + sav
+        add_rows("psnfl_definition", T, 0.0, 0.0, ent)
+        fr = s.fiscal_rules
+        self.st_years = np.array([self.years.index(y) for y in fr.stability_rule.target_years], int)
+        if on.stability_rule and len(self.st_years):
+            pos = np.full(T, -1)
+            pos[self.st_years] = np.arange(len(self.st_years))
+            ent = [(pos[r][pos[r] >= 0], c[pos[r] >= 0], -v[pos[r] >= 0]) for r, c, v in rd]
+            ent += [(pos[r][pos[r] >= 0], c[pos[r] >= 0], v[pos[r] >= 0]) for r, c, v in sav]
+            add_rows("stability_rule", len(self.st_years), 0.0, np.inf, ent)
+        self.inv_years = np.array([self.years.index(y) for y in fr.investment_rule.target_years], int)
+        if on.investment_rule and len(self.inv_years):
+            Y = self.F["gdp_gbp_m"]
+            ratio = Y / np.concatenate([[fr.gdp_initial_gbp_m], Y[:-1]])
+            ts = self.inv_years
+            later = ts > 0
+            ent = [(np.arange(len(ts)), ncol[ts], np.ones(len(ts))),
+                   (np.flatnonzero(later), ncol[ts[later] - 1], -ratio[ts[later]])]
+            add_rows("investment_rule", len(ts), -np.inf, 0.0, ent)
+        self._push_bounds()
+
+    # ------------------------------------------------------------------ parameters
+    def _bounds(self) -> dict:
+        """Fiscal-dependent row bounds from the current forecast self.F."""
+        fr, F, T = self.inst.settings.fiscal_rules, self.F, self.T
+        H, sc = fr.headroom_gbp_m, self.sav_const
+        out = {}
+        out["del_envelope"] = (np.full(2 * T, -np.inf),
+                               np.concatenate([F["rdel_envelope_gbp_m"], F["cdel_envelope_gbp_m"]]))
+        w = self.wc_years
+        out["welfare_cap"] = (np.full(len(w), -np.inf),
+                              (F["welfare_cap_gbp_m"] - F["welfare_capped_gbp_m"] + sc)[w])
+        rhs = (F["ame_current_gbp_m"] + F["ame_capital_gbp_m"] - F["receipts_gbp_m"]
+               + F["other_psnfl_flows_gbp_m"] - sc)
+        rhs[0] += fr.psnfl_initial_gbp_m
+        out["psnfl_definition"] = (rhs, rhs)
+        lo = (fr.stability_rule.required_margin_gbp_m + H - F["receipts_gbp_m"]
+              + F["ame_current_gbp_m"] + F["depreciation_gbp_m"] - sc)
+        out["stability_rule"] = (lo[self.st_years], np.full(len(self.st_years), np.inf))
+        Y = F["gdp_gbp_m"]
+        hi = np.full(T, -H)
+        hi[0] += Y[0] / fr.gdp_initial_gbp_m * fr.psnfl_initial_gbp_m
+        out["investment_rule"] = (np.full(len(self.inv_years), -np.inf), hi[self.inv_years])
+        return out
+
+    def _push_bounds(self) -> None:
+        for name, (lo, hi) in self._bounds().items():
+            if name in self.rows:
+                start, n = self.rows[name]
+                self.h.changeRowsBounds(n, np.arange(start, start + n, dtype=np.int32),
+                                        np.clip(lo, -INF, INF), np.clip(hi, -INF, INF))
+
+    def set_fiscal(self, **cols) -> None:
+        """Replace fiscal columns (envelopes, receipts, AME, welfare …); GDP and the deflator
+        enter matrix coefficients, so they are not changeable here."""
+        for k, v in cols.items():
+            if k in ("gdp_gbp_m", "deflator"):
+                raise KeyError(f"{k} enters the matrix; rebuild instead")
+            self.F[k] = np.asarray(v, dtype=float).copy()
+        self._push_bounds()
+
+    def set_weights(self, w) -> None:
+        """Objective c[p,i,τ] = Σ_m w_m γ_pim Σ_k ℓ_p[k] δ_m[τ+k]; constant −Σ c x̄."""
+        self.w = np.asarray(w, dtype=float).copy()
+        T, K = self.T, self.K
+        # E[p,m,τ] = Σ_k ℓ_p[k] δ_m[τ+k]
+        E = np.zeros((len(self.progs), len(self.missions), T))
+        for k in range(K + 1):
+            E += self.lag[:, k, None, None] * self.delta[None, :, k:k + T]
+        c = np.einsum("m,im,imt->it", self.w, self.gain, E[self.piece_prog])
+        self.cost = c.ravel()
+        self.offset = -float((c * self.fill[:, None]).sum())
+        n = len(self.cost)
+        self.h.changeColsCost(n, np.arange(self.c_x, self.c_x + n, dtype=np.int32), self.cost)
+        self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        self.h.changeObjectiveOffset(self.offset)
+
+    # ------------------------------------------------------------------ solve
+    def solve(self) -> tuple[str, float | None, float]:
+        """(status, objective incl. constant, seconds in HiGHS)."""
+        t0 = time.perf_counter()
+        self.h.run()
+        dt = time.perf_counter() - t0
+        st = self.h.modelStatusToString(self.h.getModelStatus())
+        obj = self.h.getInfo().objective_function_value if st == "Optimal" else None
+        return st, obj, dt
+
+    def x(self) -> np.ndarray:
+        return np.array(self.h.getSolution().col_value)
+
+
+def solve_reference(inst: Instance) -> tuple[str, float | None]:
+    ref = ReferenceLP(inst)
+    st, obj, _ = ref.solve()
+    return st, obj
