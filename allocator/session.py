@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from allocator.api import result_from
-from allocator.models.allocation import build_allocation_model
+from allocator.models.allocation import build_allocation_model, decision_years
 from allocator.models.constraints import del_envelope, fiscal_rules, welfare_cap
 from allocator.models.data import discount_factors
 from allocator.models.objective import piece_lagged_discount, set_objective
@@ -32,7 +32,7 @@ from allocator.solvers.base import SolveOutput
 from allocator.solvers.highs import HighsBackend
 
 _BOUND_MODULES = (del_envelope, fiscal_rules, welfare_cap)
-DECISION_BLOCKS = ("x", "funding", "mission_fund", "settlement")
+
 
 
 @dataclass
@@ -71,29 +71,13 @@ class ModelSession:
         self._delta0 = md.delta.copy()
         self._lb0, self._ub0 = lp.col_lower.copy(), lp.col_upper.copy()
         self._lb, self._ub = self._lb0.copy(), self._ub0.copy()
-        self.col_year = self._column_years()
+        self.col_year = decision_years(self.model)
         self._lagged = None  # (delta it was computed for, piece_lagged_discount arrays)
         self.last: SolveOutput | None = None
         self.slack_rows = np.zeros(0, dtype=int)  # row of each breach slack column
         self.slack_family: list[str] = []
 
     # ------------------------------------------------------------------ structure
-    def _column_years(self) -> np.ndarray:
-        """Year index of each decision column (−1 for columns that are not decisions)."""
-        md, lp = self.model.data, self.model.lp
-        out = np.full(lp.n, -1, dtype=int)
-        pos = {y: t for t, y in enumerate(md.years)}
-        period_start = {pid: a for pid, a, _ in md.periods}
-        for name in DECISION_BLOCKS:
-            b = lp.var_blocks[name]
-            if b.size == 0:
-                continue
-            if "year" in b.index:
-                out[b.start:b.start + b.size] = b.index["year"].map(pos).to_numpy()
-            else:
-                out[b.start:b.start + b.size] = b.index["period"].map(period_start).to_numpy()
-        return out
-
     def _push_row_bounds(self) -> None:
         lp = self.model.lp
         for mod in _BOUND_MODULES:

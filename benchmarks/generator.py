@@ -30,12 +30,10 @@ Sizes (20 departments each; columns ≈ programmes × pieces × 10 years):
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from allocator.io import load_instance
 from allocator.schema import (Department, FiscalYear, Instance, LagWeight, Programme, Segment)
@@ -151,40 +149,14 @@ def generate_size(size: str, seed: int = 0) -> Instance:
     return generate(*SIZES[size], seed=seed)
 
 
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return ";".join(v)
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
-
-
-def _write_csv(path: Path, rows: list, fields: list[str]) -> None:
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(fields)
-        for r in rows:
-            d = r.model_dump()
-            w.writerow([_cell(d[f]) for f in fields])
-
-
 def write_instance(inst: Instance, folder: Path) -> Path:
-    """Write ``inst`` as an instance folder (instance.yaml + CSV tables)."""
+    """Write ``inst`` as an instance folder (instance.yaml + CSV tables) with a README."""
+    from allocator.instance_writer import write_instance as write_folder
+
     folder = Path(folder)
     if folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    settings = inst.settings.model_dump(mode="json", exclude_none=True)
-    (folder / "instance.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
-    _write_csv(folder / "departments.csv", inst.departments, list(Department.model_fields))
-    _write_csv(folder / "programmes.csv", inst.programmes, list(Programme.model_fields))
-    _write_csv(folder / "segments.csv", inst.segments, list(Segment.model_fields))
-    _write_csv(folder / "lags.csv", inst.lag_profiles, list(LagWeight.model_fields))
-    _write_csv(folder / "fiscal.csv", inst.fiscal, list(FiscalYear.model_fields))
+    write_folder(inst, folder)
     (folder / "README.md").write_text(
         f"# {inst.settings.title}\n\n{inst.settings.description}\n\n"
         "Every figure is synthetic: programmes are copies of uk_missions programmes with random "

@@ -183,3 +183,25 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
         targets.add(model)
     objective.set_objective(model)
     return model
+
+
+DECISION_BLOCKS = ("x", "funding", "mission_fund", "settlement")
+
+
+def decision_years(model: AllocationModel) -> np.ndarray:
+    """Year index of each column that is a decision (−1 otherwise): programme spend,
+    funding splits and Mission Fund by their year, settlements by their period's first year.
+    Re-plans fix the decisions of earlier years by this index (non-anticipativity)."""
+    md, lp = model.data, model.lp
+    out = np.full(lp.n, -1, dtype=int)
+    pos = {y: t for t, y in enumerate(md.years)}
+    period_start = {pid: a for pid, a, _ in md.periods}
+    for name in DECISION_BLOCKS:
+        b = lp.var_blocks[name]
+        if b.size == 0:
+            continue
+        if "year" in b.index:
+            out[b.start:b.start + b.size] = b.index["year"].map(pos).to_numpy()
+        else:
+            out[b.start:b.start + b.size] = b.index["period"].map(period_start).to_numpy()
+    return out

@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .allocation import decision_years
+
 
 @dataclass
 class ExtensiveForm:
@@ -115,24 +117,6 @@ def build_extensive_form(models: list, probabilities, first_stage: np.ndarray,
         constant=float(sum(p[s] * models[s].lp.constant for s in range(S))),
         scenarios=ids, probabilities=p, n_per_scenario=n,
         m_per_scenario=[m.lp.m for m in models], first_stage=J, labels=labels)
-
-
-def decision_years(model) -> np.ndarray:
-    """Year index of each column that is a decision (−1 otherwise): programme spend,
-    funding splits and Mission Fund by their year, settlements by their period's first year."""
-    md, lp = model.data, model.lp
-    out = np.full(lp.n, -1, dtype=int)
-    pos = {y: t for t, y in enumerate(md.years)}
-    period_start = {pid: a for pid, a, _ in md.periods}
-    for name in ("x", "funding", "mission_fund", "settlement"):
-        b = lp.var_blocks[name]
-        if b.size == 0:
-            continue
-        if "year" in b.index:
-            out[b.start:b.start + b.size] = b.index["year"].map(pos).to_numpy()
-        else:
-            out[b.start:b.start + b.size] = b.index["period"].map(period_start).to_numpy()
-    return out
 
 
 def first_stage_columns(model, trigger: int) -> np.ndarray:

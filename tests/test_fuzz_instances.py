@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from allocator import load_instance, solve
 from allocator.errors import AllocatorError, InstanceError
 from allocator.numerics import table_from_unit, unit_factor
-from tests.instance_writer import write_instance
+from allocator.instance_writer import write_instance
 from tests.strategies import instances, units
 
 #: FUZZ_SCALE=20 runs twenty times as many cases (a long local fuzz run; CI uses 1)

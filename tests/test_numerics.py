@@ -8,7 +8,7 @@ from allocator import load_instance, solve
 from allocator.models.allocation import build_allocation_model
 from allocator.numerics import (coefficient_report, numerical_warnings, table_from_unit, to_gbp_m,
                                 unit_factor)
-from tests.instance_writer import write_instance
+from allocator.instance_writer import write_instance
 
 UNITS = ("gbp_m", "gbp_bn", "gbp")
 

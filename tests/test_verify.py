@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from allocator import load_instance, solve
-from tests.instance_writer import write_instance
+from allocator.instance_writer import write_instance
 
 CLI = [sys.executable, "-m", "allocator"]
 
