@@ -22,8 +22,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 import types
 import typing
 from pathlib import Path
@@ -238,17 +236,11 @@ def _readme_rows(settings_keys, record_sheets) -> list[tuple[str, str, str]]:
 
 
 def _save_atomic(wb, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
+    from allocator.output import atomic_file
+
+    with atomic_file(path) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return Path(path)
 
 
 def write_template(path: str | Path, instance: Instance | None = None) -> Path:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from allocator.models.allocation import build_allocation_model
+from allocator.output import atomic_file
 from allocator.schema import Instance
 from allocator.solvers.highs import HighsBackend
 
@@ -46,13 +45,6 @@ def write_model(inst: Instance, file: str | Path, fmt: str) -> Path:
     for i, n in enumerate(rows):
         be.h.passRowName(i, n)
     file = Path(file)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{file.stem}.", suffix=f".{fmt}", dir=file.parent)
-    os.close(fd)
-    try:
+    with atomic_file(file, suffix=f".{fmt}") as tmp:  # HiGHS picks the format by extension
         be.write(tmp)
-        os.replace(tmp, file)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return file

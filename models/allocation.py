@@ -84,7 +84,7 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
                        for d in range(D) for k in range(Kp) for c in range(2)],
                       columns=["department", "period", "category"])
     settle = lp.add_variables("settlement", si, 0.0, INF)
-    psnfl = lp.add_variables("psnfl", pd.DataFrame({"year": years}), -INF, INF)
+    lp.add_variables("psnfl", pd.DataFrame({"year": years}), -INF, INF)  # N_t, used by fiscal_rules
 
     # -- shared expressions ---------------------------------------------------------
     pi = md.deflator

@@ -11,7 +11,7 @@ from allocator import load_instance, solve
 from allocator.io import instance_sha256
 from allocator.session import ModelSession
 from benchmarks import scenarios
-from benchmarks.generator import generate, generate_size, write_instance
+from benchmarks.generator import generate_size, write_instance
 from benchmarks.reference_highspy import ReferenceLP
 
 REL = 1e-6
