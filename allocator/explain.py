@@ -28,7 +28,7 @@ PHRASES = {
     "department_real_floor": ("the real-terms floor of {subject} in {year}", "lowered by"),
     "del_envelope": ("the {category} DEL envelope in {year}", "raised by"),
     "pie_department_floor": ("the protected PIE floor of {subject} in {year}", "lowered by"),
-    "pie_share": ("the minimum PIE share of DEL in {year}", "lowered by (in £m of PIE)"),
+    "pie_share": ("the minimum PIE share of DEL in {year} (measured in £m of PIE spend)", "lowered by"),
     "mission_fund_size": ("the Mission Fund size limit in {year}", "raised by"),
     "mission_fund_minimum": ("the Mission Fund minimum in {year}", "lowered by"),
     "welfare_cap": ("the welfare cap in {year}", "raised by"),

@@ -238,8 +238,9 @@ class ReferenceLP:
         k0 = np.array([a for a, _ in self.periods])[k]
         lim_col = self.c_s + (dd * Kp + k) * 2 + cc
         lim_val = pi[ty] / pi[k0]
-        # settlements: spend − L <= 0 (= 0 when the switch is off)
-        add_rows("settlement", 2 * D * T, -np.inf if on.settlements else 0.0, 0.0,
+        # settlements: spend − L <= 0 (= 0 when the switch is off, and in fiscal mode)
+        add_rows("settlement", 2 * D * T,
+                 -np.inf if on.settlements and s.mode == "envelope" else 0.0, 0.0,
                  spend_entries + [((2 * dd + cc) * T + ty, lim_col, -lim_val)])
         # department real floor: L[d,R,t] + L[d,C,t] >= f_d (B_R + B_C) π_t
         if on.department_real_floor:

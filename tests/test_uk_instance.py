@@ -87,3 +87,30 @@ def test_independent_checker_on_every_family(uk, tmp_path):
                    "mission_fund_size", "welfare_cap", "stability_rule", "investment_rule", "objective"):
         assert rep.checked.get(family, 0) > 0, family
     assert rep.objective == pytest.approx(res.objective, rel=1e-9)
+
+
+def test_fiscal_mode_limits_equal_spend_and_rules_bind(uk_dir, tmp_path):
+    """In fiscal mode there is no envelope: the stability rule binds in its target years and
+    settlement limits equal departmental spend (no paper limits in untargeted years)."""
+    import shutil
+
+    import yaml
+
+    d = tmp_path / "fiscal"
+    shutil.copytree(uk_dir, d)
+    y = yaml.safe_load((d / "instance.yaml").read_text())
+    y["mode"] = "fiscal"
+    (d / "instance.yaml").write_text(yaml.safe_dump(y, sort_keys=False))
+    inst = load_instance(d)
+    res = solve(inst)
+    assert res.status == "optimal"
+    dep = res.departments
+    assert np.allclose(dep.rdel_gbp_m, dep.rdel_spend_gbp_m, atol=1e-6)
+    assert np.allclose(dep.cdel_gbp_m, dep.cdel_spend_gbp_m, atol=1e-6)
+    f = res.fiscal.set_index("year")
+    targets = inst.settings.fiscal_rules.stability_rule.target_years
+    assert (f.loc[targets, "stability_margin_gbp_m"] >= -1e-6).all()
+    assert abs(f.loc[targets, "stability_margin_gbp_m"]).min() < 1e-3  # the rule binds
+    # without an envelope the plan spends more than the envelope-mode plan
+    base = solve(load_instance(uk_dir))
+    assert res.objective > base.objective

@@ -8,8 +8,9 @@ t ∈ k is L[d,c,t] = S[d,k,c] · π_t / π_k0. Department-funded spend stays wi
 
     Σ_{p owned by d, cat c} spend_funded_by_d[p,t] − L[d,c,t] <= 0      for all d, c, t
 
-With the ``settlements`` switch off the row becomes an equality (limits are simply what
-departments spend; no settlement can be left unspent).
+With the ``settlements`` switch off, and in ``fiscal`` mode, the row is an equality (limits
+are what departments spend): in fiscal mode the rules count limits and no envelope bounds
+them, so an unspent limit would be an arbitrary paper figure.
 """
 
 import numpy as np
@@ -26,5 +27,9 @@ def add(model) -> None:
         "subject": np.repeat(md.departments, 2 * T),
         "category": np.tile(np.repeat(CATEGORIES, T), D),
     })
-    lo = -np.inf if model.instance.settings.constraints.settlements else 0.0
+    settings = model.instance.settings
+    # equality when settlements are off, and in fiscal mode: there the fiscal rules count the
+    # limits and nothing else bounds them, so a limit above spend would be an arbitrary
+    # (and, outside the rules' target years, unbounded) paper figure
+    lo = -np.inf if settings.constraints.settlements and settings.mode == "envelope" else 0.0
     lp.add_constraints("settlement", e.dept_spend - e.limit, lo, 0.0, labels)
