@@ -10,8 +10,10 @@ re-translation), and HiGHS re-solves warm from the previous basis:
 - mission weights, effect sizes (gain scaling) and discount rates → objective costs;
 - fixing decisions of earlier years (non-anticipativity in re-plans) → column bounds.
 
-The coefficient matrix never changes, so the LP solved is always the one
-``build_allocation_model`` would build for the changed instance (tests check this).
+Only two kinds of matrix coefficient follow parameters, and they are changed in place:
+the investment rule's GDP ratio, and (target mode) the target rows' effect sizes. So the
+LP solved is always the one ``build_allocation_model`` would build for the changed
+instance (tests check this).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class ModelSession:
         self.col_year = decision_years(self.model)
         self._lagged = None  # (delta it was computed for, piece_lagged_discount arrays)
         self.last: SolveOutput | None = None
+        self._target_gain = self.model.data.piece_gain.copy()  # gains the target rows hold
         self.slack_rows = np.zeros(0, dtype=int)  # row of each breach slack column
         self.slack_family: list[str] = []
 
@@ -97,6 +100,33 @@ class ModelSession:
         set_objective(self.model, self._lagged[1])
         x = lp.var_blocks["x"]
         self.backend.set_costs(np.arange(x.start, x.start + x.size), lp.cost[x.start:x.start + x.size])
+        self._push_target_rows()
+
+    def _push_target_rows(self) -> None:
+        """Target mode: the ``mission_target`` rows hold the effect sizes in the matrix
+        (Σ γ ℓ x ≥ …), so a change of gains rewrites their coefficients and lower bounds."""
+        lp, md = self.model.lp, self.model.data
+        block = lp.family("mission_target")
+        if block is None:
+            return
+        if self._target_gain is not None and np.array_equal(self._target_gain, md.piece_gain):
+            return
+        from allocator.models.targets import target_rows
+
+        A_new, lo, _ = target_rows(self.model)
+        part = next(i for i, b in enumerate(lp.row_blocks) if b is block)
+        old = lp._A_parts[part].tocsr()
+        diff = (A_new.tocsr() - old).tocoo()
+        h = self.backend.h
+        new = A_new.tocsr()
+        for r, c in zip(diff.row, diff.col):
+            h.changeCoeff(int(block.start + r), int(c), float(new[r, c]))
+        lp._A_parts[part] = new
+        lp._A = None  # the cached full matrix is rebuilt on next use
+        rows = np.arange(block.start, block.start + block.size)
+        lp._lo_parts[part] = lo
+        self.backend.set_row_bounds(rows, lo, np.full(len(rows), np.inf))
+        self._target_gain = md.piece_gain.copy()
 
     # ------------------------------------------------------------------ parameter changes
     def set_fiscal(self, **columns) -> None:

@@ -148,3 +148,27 @@ def test_independent_checker_covers_target_mode(tiny_copy):
     bad = check_plan(inst, tables)
     miss = [v for v in bad.violations if v.family == "mission_target"]
     assert len(miss) == 1 and miss[0].year == "2028-29" and miss[0].amount == pytest.approx(6.0)
+
+
+def test_session_scale_gains_updates_target_rows(tiny_copy):
+    """Effect sizes sit in the target rows' coefficients: a warm re-solve after scale_gains
+    equals a cold solve of the instance with those gains (and reset restores the original)."""
+    from allocator.session import ModelSession
+
+    inst = _targets(tiny_copy, TARGETS)
+    s = ModelSession(inst)
+    assert s.solve().objective == pytest.approx(-SPEND, abs=1e-9)
+    s.scale_gains(0.8, programmes=["a1"])
+    warm = s.solve()
+    data = inst.model_dump()
+    for row in data["segments"]:
+        if row["programme"] == "a1":
+            row["gain_per_gbp_m"] *= 0.8
+    cold = solve(type(inst).model_validate(data))
+    assert warm.status == cold.status == "optimal"
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
+    assert warm.objective < -SPEND  # weaker acute care: reaching the targets costs more
+    s.reset()
+    assert s.solve().objective == pytest.approx(-SPEND, abs=1e-9)
+    res = s.result()
+    assert res.status == "optimal"
