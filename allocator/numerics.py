@@ -33,9 +33,8 @@ from allocator.schema import Instance
 
 UNIT_FACTORS = {"gbp_m": 1.0, "gbp_bn": 1000.0, "gbp": 1e-6}
 UNIT_LABELS = {"gbp_m": "£m", "gbp_bn": "£bn", "gbp": "£"}
-RATIO_FIELDS = {"ame_saving_per_gbp_m"}  # money per money
+RATIO_FIELDS = {"ame_saving_per_gbp_m", "breach_penalty_per_gbp_m"}  # money (or value) per money
 PER_MONEY_FIELDS = {"gain_per_gbp_m"}  # metric units per unit of money
-SKIP_SECTIONS = {"uncertainty", "sensitivity"}  # validated by their own capabilities
 MONEY_SUFFIX = re.compile(r"_gbp_m$")
 
 # thresholds for the warnings
@@ -64,9 +63,7 @@ def _scale_tree(obj, f: float, monetised: bool, key: str = ""):
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
-            if k in SKIP_SECTIONS:
-                out[k] = v
-            elif k == "money_unit":
+            if k == "money_unit":
                 out[k] = "gbp_m"
             elif k == "missions" and isinstance(v, list) and monetised:
                 out[k] = [dict(_scale_tree(m, f, monetised), weight=m["weight"] * f) for m in v]

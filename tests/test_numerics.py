@@ -95,3 +95,21 @@ def test_model_session_works_in_gbp_m_for_any_unit(tiny_dir, tmp_path):
     a, b = ModelSession(inst), ModelSession(bn)
     assert b.model.data.fiscal["rdel_envelope_gbp_m"] == pytest.approx(a.model.data.fiscal["rdel_envelope_gbp_m"])
     assert b.solve().objective == pytest.approx(a.solve().objective) == pytest.approx(184.5)
+
+
+def test_cycles_and_sweeps_are_unit_free(uk_dir, tmp_path):
+    """The uncertainty and sensitivity sections follow money_unit too: the same economics in
+    £bn gives the same cycle simulation and sweep (both report in £m)."""
+    import pandas as pd
+
+    from allocator import compare_cycles, sweep
+
+    inst = load_instance(uk_dir)
+    bn = load_instance(write_instance(inst, tmp_path / "bn", unit="gbp_bn"))
+    assert bn.settings.uncertainty != inst.settings.uncertainty  # money figures were rewritten
+    kw = dict(cycles=[1, 4], paths=2, seed=3)
+    a, b = compare_cycles(inst, **kw), compare_cycles(bn, **kw)
+    pd.testing.assert_frame_equal(a.summary, b.summary, rtol=1e-6)
+    grid = {"headroom_gbp_m": [5000.0], "envelope_multiplier": [0.99]}
+    sa, sb = sweep(inst, grid, ranging=False), sweep(bn, grid, ranging=False)
+    pd.testing.assert_frame_equal(sa.results, sb.results, rtol=1e-6)

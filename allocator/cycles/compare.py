@@ -30,6 +30,7 @@ from . import measures
 from .regime import Regime, as_regime
 from .settings import UncertaintySettings, uncertainty_settings
 from .uncertainty import sample_path
+from allocator.numerics import to_gbp_m
 
 _WORKER_CACHE: dict = {}
 
@@ -124,6 +125,7 @@ def compare_cycles(instance: Instance | str | Path, cycles: Iterable = (1, 2, 3,
     """
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
+    instance = to_gbp_m(instance)  # simulations run, and report, in £m whatever the money_unit
     if paths < 1:
         raise AllocatorError(f"--paths must be at least 1, got {paths}")
     if jobs < 1:

@@ -28,6 +28,7 @@ from allocator.session import ModelSession
 from .common import (LPView, ProximalPlan, RULE_FAMILIES, family_holds, mission_fund_cash,
                      programme_cash, settlement_limits, value_by_year)
 from .events import EventsFile, apply_events, as_events
+from allocator.numerics import to_gbp_m
 
 REPLAN_COLUMNS = ["event", "kind", "trigger_year", "severity_multiplier", "severity", "status",
                   "objective", "loss", "loss_pct", "base_plan_holds_rules", "relaxation_gbp_m"]
@@ -84,6 +85,7 @@ def analyse_triggers(instance: Instance, events, *, years: list[str] | None = No
     """
     import time
 
+    instance = to_gbp_m(instance)  # analyses run, and report, in £m whatever the money_unit
     ev = as_events(events, instance)
     grid = ev.replan
     horizon = instance.years

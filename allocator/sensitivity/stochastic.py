@@ -35,6 +35,7 @@ from allocator.solvers.highs import HighsBackend
 
 from .common import closest_plan, programme_cash, settlement_limits
 from .events import EventTree, as_events, base_fiscal, instance_with_events
+from allocator.numerics import to_gbp_m
 
 
 @dataclass
@@ -131,6 +132,7 @@ def stochastic_plan(instance: Instance, events, tree: EventTree | dict | None = 
     probabilities (e.g. no event 0.7, recession 0.2, interest-rate shock 0.1).
     """
     t_start = time.perf_counter()
+    instance = to_gbp_m(instance)  # analyses run, and report, in £m whatever the money_unit
     ev = as_events(events, instance)
     tr = _tree(ev, tree)
     if tree is not None:

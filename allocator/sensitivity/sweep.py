@@ -33,6 +33,7 @@ from allocator.session import ModelSession
 
 from .common import settlement_limits
 from .settings import sensitivity_settings
+from allocator.numerics import to_gbp_m
 
 SESSION_PARAMS = ("discount_rate", "weight", "effect", "headroom_gbp_m", "envelope_multiplier")
 REBUILD_PARAMS = ("lag_shift_years",)
@@ -213,6 +214,7 @@ def sweep(instance: Instance, parameter_grid: dict | None = None, *, n_jobs: int
     on joblib workers. With a :class:`RunLog`, finished units are logged and skipped on resume.
     """
     t_start = time.perf_counter()
+    instance = to_gbp_m(instance)  # analyses run, and report, in £m whatever the money_unit
     grid = parameter_grid if parameter_grid is not None else default_grid(instance)
     units = _check_grid(instance, grid)
     settings = sensitivity_settings(instance)
