@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 YEAR_LABEL = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -40,6 +40,15 @@ def parse_year_label(label: str) -> int:
 MAX_ABS_NUMBER = 1e15
 
 
+def _check_year_label(v: str) -> str:
+    parse_year_label(v)
+    return v
+
+
+#: A fiscal-year label such as "2026-27", validated wherever a field holds one.
+FiscalYearLabel = Annotated[str, AfterValidator(_check_year_label)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
 
@@ -54,14 +63,9 @@ class Strict(BaseModel):
 
 # --------------------------------------------------------------------------- yaml parts
 class Horizon(Strict):
-    start_year: str = Field(description="First fiscal year of the horizon, e.g. '2026-27'.")
+    start_year: FiscalYearLabel = Field(description="First fiscal year of the horizon, e.g. '2026-27'.")
     years: int = Field(10, ge=1, le=60, description="Number of fiscal years T.")
 
-    @field_validator("start_year")
-    @classmethod
-    def _label(cls, v: str) -> str:
-        parse_year_label(v)
-        return v
 
     @property
     def labels(self) -> list[str]:
@@ -97,14 +101,9 @@ class Weights(Strict):
 
 class Period(Strict):
     id: str
-    start: str
-    end: str
+    start: FiscalYearLabel
+    end: FiscalYearLabel
 
-    @field_validator("start", "end")
-    @classmethod
-    def _label(cls, v: str) -> str:
-        parse_year_label(v)
-        return v
 
 
 class Constraints(Strict):
@@ -172,15 +171,10 @@ class SolverOptions(Strict):
 
 class MissionTarget(Strict):
     mission: str = Field(description="Mission id.")
-    year: str = Field(description="Fiscal year by which the target is reached, e.g. '2030-31'.")
+    year: FiscalYearLabel = Field(description="Fiscal year by which the target is reached, e.g. '2030-31'.")
     value: float = Field(description="Core metric value to reach in that year (metric units; "
                          "at least this if higher is better, at most this otherwise).")
 
-    @field_validator("year")
-    @classmethod
-    def _label(cls, v: str) -> str:
-        parse_year_label(v)
-        return v
 
 
 class Objective(Strict):
@@ -303,7 +297,7 @@ class LagWeight(Strict):
 
 
 class FiscalYear(Strict):
-    year: str
+    year: FiscalYearLabel
     gdp_gbp_m: float = Field(gt=0)
     receipts_gbp_m: float = Field(ge=0)
     ame_current_gbp_m: float = Field(ge=0, description="All current AME, incl. welfare and debt interest.")
@@ -317,11 +311,6 @@ class FiscalYear(Strict):
     rdel_envelope_gbp_m: float | None = Field(None, ge=0)
     cdel_envelope_gbp_m: float | None = Field(None, ge=0)
 
-    @field_validator("year")
-    @classmethod
-    def _label(cls, v: str) -> str:
-        parse_year_label(v)
-        return v
 
 
 class Instance(Strict):
