@@ -24,7 +24,8 @@ STATUS_MESSAGES = {
                             "is missing",
     SolverStatus.TIME_LIMIT: "stopped at the time limit: the plan is the best found, NOT proven optimal",
     "check_failed": "the solver said optimal but the plan fails the independent check; not optimal",
-    SolverStatus.ITERATION_LIMIT: "stopped at the iteration limit: the plan is NOT proven optimal",
+    SolverStatus.ITERATION_LIMIT: "stopped at the iteration or node limit: the plan is NOT proven "
+                                  "optimal",
     SolverStatus.ERROR: "the solver failed numerically; no plan is reported",
 }
 
@@ -86,11 +87,15 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
 
 
 def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: float | None = None,
-          explain: bool = True, keep_model: bool = False, mip_gap: float | None = None) -> Result:
+          explain: bool = True, keep_model: bool = False, mip_gap: float | None = None,
+          node_limit: int | None = None) -> Result:
     """Build and solve the allocation LP; return a :class:`Result`.
 
     ``instance`` may be an :class:`Instance` or a path. ``solver`` overrides the instance's
-    ``solver.name`` ('highs' by default; any Pyomo solver name otherwise).
+    ``solver.name`` ('highs' by default; any Pyomo solver name otherwise). ``node_limit``
+    caps HiGHS's branch-and-bound nodes on a MIP (all-or-nothing business cases): unlike a
+    time limit it stops at the same point on any machine; reaching it is reported as an
+    iteration limit (status ``iteration_limit``, exit code 3).
     """
     from allocator.numerics import check_model_size, money_unit, to_gbp_m
 
@@ -109,7 +114,8 @@ def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: 
     name = solver or opts.name
     backend = get_backend(name, time_limit_s=time_limit_s or opts.time_limit_s,
                           mip_gap=mip_gap if mip_gap is not None else opts.mip_gap,
-                          threads=opts.threads)
+                          threads=opts.threads,
+                          **({"node_limit": node_limit} if node_limit is not None else {}))
     t0 = time.perf_counter()
     from allocator.models.constraints.business_cases import integrality
 
@@ -163,7 +169,7 @@ def check_solution(model: AllocationModel, res: Result) -> None:
     if report is not None:
         res.provenance["feasibility_check"] = report.to_dict()
     if limited:
-        what = "time limit" if res.status == "time_limit" else "iteration limit"
+        what = "time limit" if res.status == "time_limit" else "iteration or node limit"
         btxt = (f"best bound {sol['best_bound']:,.3f}" if sol["best_bound"] is not None
                 else "no bound on the best possible value is known")
         if report is None or not report.ok:

@@ -8,7 +8,11 @@ from the previous basis instead of rebuilding.
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import os
+import sys
+import threading
 import time
 
 import highspy
@@ -23,12 +27,57 @@ _STATUS = {
     "kUnboundedOrInfeasible": SolverStatus.INFEASIBLE,
     "kTimeLimit": SolverStatus.TIME_LIMIT,
     "kIterationLimit": SolverStatus.ITERATION_LIMIT,
+    # HiGHS reports a reached MIP node limit (mip_max_nodes) as "solution limit": a
+    # deterministic work limit, reported like the iteration limit.
+    "kSolutionLimit": SolverStatus.ITERATION_LIMIT,
 }
+
+
+_STDOUT_LOCK = threading.Lock()
+_LIBC = ctypes.CDLL(None)
+
+
+def new_highs() -> highspy.Highs:
+    """A ``Highs`` object with console output off, created without writing to stdout.
+
+    HiGHS >= 1.16 prints a licence banner on the process's stdout (C ``printf``) when the
+    first ``Highs`` object of a process is created, before any option can switch output
+    off. That would corrupt ``--json`` output and break ``--quiet``. Every ``Highs`` the
+    package creates comes from here: file descriptor 1 points at the null device while the
+    object is built, C's stdio buffer is flushed before it is restored, and
+    ``output_flag`` is off before the caller sees the object. The banner is informational
+    (HiGHS's licence is MIT; its notices ship with highspy).
+    """
+    with _STDOUT_LOCK:
+        try:
+            sys.stdout.flush()
+        except (AttributeError, ValueError, OSError):  # pragma: no cover - closed stdout
+            pass
+        try:
+            saved = os.dup(1)
+        except OSError:  # pragma: no cover - no fd 1 at all: nothing to protect
+            saved = None
+        if saved is None:
+            h = highspy.Highs()
+        else:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 1)
+                try:
+                    h = highspy.Highs()
+                finally:
+                    _LIBC.fflush(None)
+                    os.dup2(saved, 1)
+            finally:
+                os.close(devnull)
+                os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 @functools.lru_cache(maxsize=1)
 def highs_version() -> str:
-    h = highspy.Highs()
+    h = new_highs()
     try:
         return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
     except AttributeError:  # pragma: no cover
@@ -44,8 +93,9 @@ class HighsBackend:
     name = "highs"
 
     def __init__(self, time_limit_s: float | None = None, mip_gap: float | None = None,
-                 threads: int | None = None, presolve: bool = True, verbose: bool = False):
-        self.h = highspy.Highs()
+                 threads: int | None = None, presolve: bool = True, verbose: bool = False,
+                 node_limit: int | None = None):
+        self.h = new_highs()
         self.h.setOptionValue("output_flag", bool(verbose))
         if time_limit_s is not None:
             self.h.setOptionValue("time_limit", float(time_limit_s))
@@ -55,6 +105,8 @@ class HighsBackend:
             self.h.setOptionValue("threads", int(threads))
         if not presolve:
             self.h.setOptionValue("presolve", "off")
+        if node_limit is not None:  # branch-and-bound nodes: a limit that does not depend on load
+            self.h.setOptionValue("mip_max_nodes", int(node_limit))
         self.n = self.m = 0
         self.integrality: np.ndarray | None = None
         self.cost_scale = 1.0

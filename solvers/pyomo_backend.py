@@ -34,6 +34,11 @@ class PyomoBackend:
                  threads: int | None = None, verbose: bool = False):
         import pyomo.environ as pyo
 
+        if "highs" in solver.lower():
+            # Pyomo's HiGHS interfaces create ``highspy.Highs`` objects themselves; creating
+            # the process's first one here keeps HiGHS's banner off stdout (see new_highs).
+            from .highs import new_highs
+            new_highs()
         self.pyo = pyo
         self.name = solver
         self.opt = pyo.SolverFactory(solver)
