@@ -1,17 +1,29 @@
 """Appraise a given spending plan against the mission test, without optimising.
 
 A plan is a table with the columns of ``allocations.csv`` (``year, department, programme,
-category, pie, funding, spend_gbp_m, real_spend_gbp_m``; only ``year``, ``programme`` and
-``spend_gbp_m`` are required; ``spend_gbp_m`` is cash £m and is authoritative). It is
-mapped onto the allocation LP's columns exactly as the optimiser would hold it:
+category, pie, funding, spend_gbp_m, real_spend_gbp_m``). Required: ``year``, ``programme``
+and one cash spend column whose name says its unit (``spend_gbp_m`` £m, ``spend_gbp_bn`` £bn
+or ``spend_gbp`` £, whatever the instance's money_unit: solve's own ``allocations.csv`` is a
+valid plan); it is authoritative (``real_spend_*``, ``category`` and ``pie`` are ignored).
+``department`` is required on the rows of programmes with more than one owner (one row per
+paying owner); ``funding`` (``department`` by default, or ``mission_fund``) is required for
+Mission Fund spend. The appraisal works in £m (the instance is converted on loading) and
+reports in £m. The plan is mapped onto the allocation LP's columns exactly as the
+optimiser would hold it:
 
 - real spend q[p,t] = Σ cash spend / π_t, poured into the programme's response pieces in
   segment order (x[i,t] = min(width_i, what is left)); the response is concave, so this is
   the fill any optimum uses;
 - ``funding[p,d,t]`` = cash the plan says department d pays for p (split programmes),
   ``mission_fund[p,t]`` = the Mission Fund rows;
-- settlements = department spend: S[d,k,c] = max_{t∈k} spend[d,c,t] · π_{k0} / π_t (the
-  smallest settlement that covers the plan; annual profile: the spend itself);
+- settlements: a plan states spending, not limits, so the appraisal gives it the
+  settlements most favourable to it: the smallest (least total Σ S) that cover its spend
+  and meet every rule, found by a small LP over the settlement and PSNFL columns with every
+  other column fixed at the plan. Limits above spend (unspent settlement) are then chosen
+  only where a rule needs them, e.g. a real-terms floor a department's programmes cannot
+  absorb; the appraisal notes each such amount. When no settlements make every rule hold,
+  it takes the smallest that cover the plan, S[d,k,c] = max_{t∈k} spend[d,c,t] · π_{k0} / π_t,
+  and reports the rows that fail;
 - PSNFL from its definition, N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t) + A^K_t − R_t + O_t.
 
 Every row of the LP is then evaluated, a = A·x, against its bounds lo <= a <= hi. The margin
@@ -50,9 +62,11 @@ from allocator.models.data import CATEGORIES
 from allocator.models.objective import mission_gains, piece_coefficients
 from allocator.schema import Instance
 
-PLAN_COLUMNS = ("year", "department", "programme", "category", "pie", "funding", "spend_gbp_m",
-                "real_spend_gbp_m")
-REQUIRED = ("year", "programme", "spend_gbp_m")
+SPEND_COLUMNS = {"spend_gbp_m": 1.0, "spend_gbp_bn": 1000.0, "spend_gbp": 1e-6}  # £m per unit
+REAL_COLUMNS = ("real_spend_gbp_m", "real_spend_gbp_bn", "real_spend_gbp")
+PLAN_COLUMNS = ("year", "department", "programme", "category", "pie", "funding", *SPEND_COLUMNS,
+                *REAL_COLUMNS)
+REQUIRED = ("year", "programme")
 TESTS = {
     "affordability": ("del_envelope", "settlement", "department_real_floor", "mission_fund_size",
                       "mission_fund_minimum", "welfare_cap", "stability_rule", "investment_rule"),
@@ -181,8 +195,24 @@ def plan_spend(model: AllocationModel, plan, file: str = "plan") -> tuple[dict, 
     for c in REQUIRED:
         if c not in cols:
             problems.append(Problem(file, f"column '{c}'", None, "required column is missing"))
+    spend_cols = [c for c in cols if c in SPEND_COLUMNS]
+    if len(spend_cols) != 1:
+        problems.append(Problem(file, "column 'spend_gbp_m'", ", ".join(spend_cols) or None,
+                                "exactly one cash spend column is required: spend_gbp_m (£m), "
+                                "spend_gbp_bn (£bn) or spend_gbp (£)"))
     if problems:
         raise PlanError(problems)
+    scol = spend_cols[0]
+    to_m = SPEND_COLUMNS[scol]
+    if "department" not in cols:
+        multi = [md.programmes[p] for p in range(md.P) if len(md.prog_owners[p]) > 1]
+        named = {r.get("programme") for _, r in rows if (r.get("funding") or "department") == "department"}
+        need = [p for p in multi if p in named]
+        if need:
+            raise PlanError([Problem(file, "column 'department'", None,
+                                     f"required: {len(need)} programme(s) in the plan have several "
+                                     f"owners and need one row per paying department (e.g. "
+                                     f"{', '.join(need[:5])})")])
     prog_pos = {p: i for i, p in enumerate(md.programmes)}
     year_pos = {y: t for t, y in enumerate(md.years)}
     spend: dict[tuple[int, int, str], float] = {}
@@ -199,12 +229,12 @@ def plan_spend(model: AllocationModel, plan, file: str = "plan") -> tuple[dict, 
                                     f"not a horizon year ({md.years[0]}..{md.years[-1]})"))
             continue
         try:
-            v = float(r["spend_gbp_m"])
+            v = float(r[scol]) * to_m
         except ValueError:
             v = float("nan")
         if not math.isfinite(v) or v < 0:
-            problems.append(Problem(file, f"{where}, field 'spend_gbp_m'", r["spend_gbp_m"],
-                                    "must be a finite number >= 0 (cash £m)"))
+            problems.append(Problem(file, f"{where}, field '{scol}'", r[scol],
+                                    "must be a finite number >= 0 (cash)"))
             continue
         funding = r.get("funding", "") or "department"
         owners = [md.departments[d] for d in md.prog_owners[p]]
@@ -284,15 +314,67 @@ def plan_vector(model: AllocationModel, spend: dict) -> np.ndarray:
         k = [pid for pid, _, _ in md.periods].index(r.period)
         _, a, b = md.periods[k]
         x[sb.start + j] = max(dspend[d, c, t] * pi[a] / pi[t] for t in range(a, b + 1))
-    # PSNFL from its definition (rows N_t − N_{t−1} + other_t = rhs_t)
+    psnfl_from_definition(model, x)
+    return x
+
+
+def favourable_settlements(model: AllocationModel, x: np.ndarray) -> np.ndarray | None:
+    """The plan ``x`` with the settlements most favourable to it, or None if there are none.
+
+    With every column but the settlements S and PSNFL N fixed at ``x`` (x_F), solve
+
+        minimise Σ S   subject to   lo − A_F x_F <= A_{S,N} (S, N) <= hi − A_F x_F,
+                                     S, N within their column bounds
+
+    (every row, policy and structural). Feasible: the plan with the least settlements that
+    make every rule hold. Infeasible: no settlements do, and None is returned."""
+    from allocator.solvers.highs import _clip_inf, new_highs
+
+    import highspy
+
+    lp = model.lp
+    sb, nb = lp.var_blocks["settlement"], lp.var_blocks["psnfl"]
+    free = np.concatenate([np.arange(sb.start, sb.start + sb.size), np.arange(nb.start, nb.start + nb.size)])
+    fixed = np.ones(lp.n, dtype=bool)
+    fixed[free] = False
+    A = lp.A.tocsc()
+    act = A[:, np.flatnonzero(fixed)] @ x[fixed]
+    sub = A[:, free].tocsc()
+    h = new_highs()
+    m = highspy.HighsLp()
+    m.num_col_, m.num_row_ = len(free), lp.m
+    m.sense_ = highspy.ObjSense.kMinimize
+    m.col_cost_ = np.r_[np.ones(sb.size), np.zeros(nb.size)]
+    m.col_lower_ = _clip_inf(lp.col_lower[free])
+    m.col_upper_ = _clip_inf(lp.col_upper[free])
+    m.row_lower_ = _clip_inf(lp.row_lower - act)
+    m.row_upper_ = _clip_inf(lp.row_upper - act)
+    m.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    m.a_matrix_.start_ = sub.indptr.astype(np.int32)
+    m.a_matrix_.index_ = sub.indices.astype(np.int32)
+    m.a_matrix_.value_ = sub.data.astype(float)
+    m.a_matrix_.num_col_, m.a_matrix_.num_row_ = len(free), lp.m
+    h.passModel(m)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    y = x.copy()
+    y[free] = np.asarray(h.getSolution().col_value)
+    psnfl_from_definition(model, y)
+    return y
+
+
+def psnfl_from_definition(model: AllocationModel, x: np.ndarray) -> None:
+    """Set the PSNFL columns of ``x`` from their definition rows, in place."""
+    lp, T = model.lp, model.data.T
     nb = lp.var_blocks["psnfl"]
+    x[nb.start:nb.start + T] = 0.0
     blk = lp.family("psnfl_definition")
     A = lp.A
     rows = slice(blk.start, blk.start + blk.size)
     other = A[rows] @ x
     rhs = lp.row_lower[rows]
     x[nb.start:nb.start + T] = np.cumsum(rhs - other)
-    return x
 
 
 def constraint_table(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
@@ -355,11 +437,27 @@ def appraise(instance: Instance, plan, *, file: str | None = None, optimise: boo
     from allocator.io import instance_sha256
     from allocator.provenance import command_line, package_versions
 
+    from allocator.numerics import objective_unit_label, to_gbp_m, value_unit_label
+
+    user_instance = instance
+    instance = to_gbp_m(instance)  # the appraisal works, and reports, in £m
     model = build_allocation_model(instance)
     md, lp = model.data, model.lp
     fname = file or (Path(plan).name if not isinstance(plan, pd.DataFrame) else "plan")
     spend, notes = plan_spend(model, plan, fname)
     x = plan_vector(model, spend)
+    fav = favourable_settlements(model, x)
+    if fav is not None:
+        sb = lp.var_blocks["settlement"]
+        lim = (model.expr.limit @ fav).reshape(md.D, 2, md.T)
+        dsp = (model.expr.dept_spend @ fav).reshape(md.D, 2, md.T)
+        unspent = (lim - dsp).sum(axis=(1, 2))
+        x = fav
+        for d in np.flatnonzero(unspent > ABS_TOL_GBP_M):
+            notes.append(f"{md.departments[d]}: £{_gbp(unspent[d])}m of settlement is left unspent "
+                         "over the horizon (limits above spend, which a rule such as the "
+                         "real-terms floor requires)")
+        del sb
     cons = constraint_table(model, x)
     structural = cons["structural"].to_numpy()
     if not cons.loc[structural, "ok"].all():  # cannot happen for a plan built by plan_vector
@@ -367,8 +465,9 @@ def appraise(instance: Instance, plan, *, file: str | None = None, optimise: boo
         raise AllocatorError(f"internal: plan violates definitions {list(bad['constraint'].unique())}")
     policy = cons[~structural].drop(columns="structural").reset_index(drop=True)
 
-    unit = ("£m-equivalent (monetised weights)" if instance.settings.weights.kind == "monetised"
-            else "priority points (unitless weights)")
+    st = instance.settings
+    unit = value_unit_label("gbp_m", st.weights.kind)
+    obj_unit = objective_unit_label("gbp_m", st.weights.kind, st.objective.kind)
     plan_objective = float(lp.cost @ x + lp.constant)
     # mission value from the value objective, whatever the instance's objective mode
     c_in, c_term = piece_coefficients(md)
@@ -423,11 +522,15 @@ def appraise(instance: Instance, plan, *, file: str | None = None, optimise: boo
     if optimise:
         from allocator.api import solve
 
-        res = solve(instance, explain=False)
+        res = solve(instance, explain=False)  # the £m instance: objective in £m-model units
         status = res.status
         opt = res.objective
+    if obj_unit != unit:
+        notes.append(f"the plan objective and the gap to the optimum are in {obj_unit}; mission "
+                     f"values in {unit}")
     app = Appraisal(instance.settings.name, unit, tests, policy, missions, plan_objective, total, v_in,
                     v_term, opt, status, notes,
-                    {"instance_sha256": instance_sha256(instance), "versions": package_versions(),
+                    {"instance_sha256": instance_sha256(user_instance), "money_unit": "gbp_m",
+                     "versions": package_versions(),
                      "command": command_line()})
     return app

@@ -57,9 +57,19 @@ class ModelSession:
         t0 = time.perf_counter()
         from allocator.numerics import to_gbp_m
 
+        from allocator.numerics import money_unit, objective_factor, unit_factor
+
         self.instance = instance
-        # the engine works in £m whatever the instance's money_unit (tables come back in £m)
+        # the engine works in £m whatever the instance's money_unit; the session's edges
+        # (weights, fiscal columns, headroom, penalties in; objectives and Result out) speak
+        # the instance's unit: money · f, money weights · f, money objectives / k
+        self.money_unit = money_unit(instance)
+        s = instance.settings
+        self._f = unit_factor(self.money_unit)
+        self._k = objective_factor(self.money_unit, s.weights.kind, s.objective.kind)
+        self._kw = self._f if s.weights.kind == "monetised" else 1.0  # weight_£m = kw · weight
         self.model = build_allocation_model(to_gbp_m(instance))
+        self._model_instance0 = self.model.instance  # the £m instance the model was built from
         self.build_s = time.perf_counter() - t0
         self.backend = HighsBackend(time_limit_s=time_limit_s, presolve=presolve)
         from allocator.models.constraints.business_cases import integrality
@@ -130,7 +140,8 @@ class ModelSession:
 
     # ------------------------------------------------------------------ parameter changes
     def set_fiscal(self, **columns) -> None:
-        """Replace fiscal-table columns (arrays of length T, cash £m), e.g.
+        """Replace fiscal-table columns (arrays of length T, cash, in the instance's money
+        unit like the instance's own fiscal.csv), e.g.
         ``receipts_gbp_m=…, ame_current_gbp_m=…, rdel_envelope_gbp_m=…``."""
         md = self.model.data
         if "deflator" in columns:
@@ -142,7 +153,7 @@ class ModelSession:
             arr = np.asarray(values, dtype=float)
             if arr.shape != (md.T,):
                 raise ValueError(f"{name}: expected {md.T} values, got shape {arr.shape}")
-            md.fiscal[name] = arr.copy()
+            md.fiscal[name] = arr * (self._f if name.endswith("_gbp_m") else 1.0)
         if "gdp_gbp_m" in columns:
             self._push_gdp_ratios()
         self._push_row_bounds()
@@ -167,14 +178,15 @@ class ModelSession:
             A.data[lo + hit[0]] = val
 
     def set_weights(self, weights) -> None:
-        """Mission weights: an array (M,) or a mapping mission id -> weight."""
+        """Mission weights, as in the instance (monetised weights in its money unit per
+        metric unit-year): an array (M,) or a mapping mission id -> weight."""
         md = self.model.data
         if isinstance(weights, dict):
             w = md.weight.copy()
             for k, v in weights.items():
-                w[md.missions.index(k)] = v
+                w[md.missions.index(k)] = float(v) * self._kw
         else:
-            w = np.asarray(weights, dtype=float)
+            w = np.asarray(weights, dtype=float) * self._kw
         md.weight = w
         self._push_costs()
 
@@ -205,12 +217,15 @@ class ModelSession:
         self._push_costs()
 
     def set_headroom(self, gbp_m: float) -> None:
-        """Fiscal-rule headroom H (cash £m) → ``stability_rule``/``investment_rule`` row bounds.
-        Works on a private copy of the settings, so the caller's instance is not changed."""
-        if self.model.instance is self.instance:
-            self.model.instance = self.instance.model_copy(deep=True)
-        self.model.instance.settings.fiscal_rules.headroom_gbp_m = float(gbp_m)
+        """Fiscal-rule headroom H (cash, instance money unit) → ``stability_rule``/
+        ``investment_rule`` row bounds. Works on a private copy of the (£m) model settings."""
+        if self._model_instance_shared():
+            self.model.instance = self.model.instance.model_copy(deep=True)
+        self.model.instance.settings.fiscal_rules.headroom_gbp_m = float(gbp_m) * self._f
         self._push_row_bounds()
+
+    def _model_instance_shared(self) -> bool:
+        return self.model.instance is self._model_instance0
 
     def set_gain_factors(self, piece_factor) -> None:
         """Multiply the effect size of each response piece i by ``piece_factor[i]`` (shape (N,)),
@@ -225,7 +240,8 @@ class ModelSession:
 
     def add_breach_slacks(self, families, penalty_per_gbp_m: float) -> None:
         """Make the rows of ``families`` elastic: one slack column s_r >= 0 per row r, costing
-        ``penalty_per_gbp_m`` per £m in the objective (maximised, so −penalty·s_r):
+        ``penalty_per_gbp_m`` objective units per unit of money (the instance's units; in the
+        £m model that is penalty · k / f per £m) in the objective (maximised, so −penalty·s_r):
 
             a_r·x + s_r >= lo_r     (rows with only a lower bound, e.g. stability_rule)
             a_r·x − s_r <= hi_r     (rows with an upper bound: investment_rule, welfare_cap, del_envelope)
@@ -254,7 +270,8 @@ class ModelSession:
         k = len(r)
         h = self.backend.h
         # costs go to HiGHS in the back-end's normalised objective units (HighsBackend.cost_scale)
-        h.addCols(k, np.full(k, -float(penalty_per_gbp_m) * self.backend.cost_scale), np.zeros(k),
+        pen = float(penalty_per_gbp_m) * self._k / self._f
+        h.addCols(k, np.full(k, -pen * self.backend.cost_scale), np.zeros(k),
                   np.full(k, np.inf),
                   k, np.arange(k, dtype=np.int32), r.astype(np.int32), sg)
         self.slack_rows, self.slack_family = r, fams
@@ -277,7 +294,7 @@ class ModelSession:
     def reset(self) -> None:
         """Back to the instance as built."""
         md = self.model.data
-        self.model.instance = self.instance  # undo set_headroom
+        self.model.instance = self._model_instance0  # undo set_headroom
         md.fiscal = {k: v.copy() for k, v in self._fiscal0.items()}
         self._push_gdp_ratios()  # undo a GDP change in the investment rule's matrix
         md.weight, md.piece_gain, md.delta = self._weight0.copy(), self._gain0.copy(), self._delta0.copy()
@@ -319,12 +336,17 @@ class ModelSession:
         self.last = out
         if out.x is None:
             return QuickSolve(out.status.value, None, None, None, None, out.solve_s, out.iterations)
-        oi = float(lp.cost_in_horizon @ out.x + lp.constant_in_horizon)
-        ot = float(lp.cost_terminal @ out.x + lp.constant_terminal)
+        oi = float(lp.cost_in_horizon @ out.x + lp.constant_in_horizon) / self._k
+        ot = float(lp.cost_terminal @ out.x + lp.constant_terminal) / self._k
         return QuickSolve(out.status.value, oi + ot, oi, ot, out.x, out.solve_s, out.iterations, slack)
 
     def result(self, explain: bool = True) -> Result:
         """Full :class:`Result` (tables, shadow prices) of the last solve."""
         if self.last is None:
             self.solve()
-        return result_from(self.model, self.last, explain=explain)
+        res = result_from(self.model, self.last, explain=explain)
+        if self.money_unit != "gbp_m":
+            from allocator.numerics import result_to_unit
+
+            result_to_unit(res, self.money_unit)  # the same units as solve()'s Result
+        return res
