@@ -74,7 +74,8 @@ TESTS = {
     "deliverability": ("programme_floor", "programme_cap", "ramp_limit"),
     "targets": ("mission_target",),
 }
-ABS_TOL_GBP_M = 1e-3  # a plan read from a CSV with 6 decimals is exact to well within £1,000
+ABS_TOL_GBP_M = 1e-3  # a plan in £m read from a CSV with 6 decimals is exact to well within
+# £1,000 (a plan in £bn: within £1m, the tolerance used for it)
 REL_TOL = 1e-9
 
 
@@ -184,8 +185,10 @@ def _plan_rows(plan, file: str) -> tuple[list[tuple[int, dict]], list[str]]:
     return rows, cols
 
 
-def plan_spend(model: AllocationModel, plan, file: str = "plan") -> tuple[dict, list[str]]:
-    """Cash spend per (programme, year, funder) from a plan; raises :class:`PlanError`."""
+def plan_spend(model: AllocationModel, plan, file: str = "plan",
+               info: dict | None = None) -> tuple[dict, list[str]]:
+    """Cash spend (£m) per (programme, year, funder) from a plan; raises :class:`PlanError`.
+    ``info``, if given, receives ``spend_column`` and ``gbp_m_per_unit`` of the plan."""
     md = model.data
     rows, cols = _plan_rows(plan, file)
     problems: list[Problem] = []
@@ -204,6 +207,8 @@ def plan_spend(model: AllocationModel, plan, file: str = "plan") -> tuple[dict, 
         raise PlanError(problems)
     scol = spend_cols[0]
     to_m = SPEND_COLUMNS[scol]
+    if info is not None:
+        info.update(spend_column=scol, gbp_m_per_unit=to_m)
     if "department" not in cols:
         multi = [md.programmes[p] for p in range(md.P) if len(md.prog_owners[p]) > 1]
         named = {r.get("programme") for _, r in rows if (r.get("funding") or "department") == "department"}
@@ -318,7 +323,8 @@ def plan_vector(model: AllocationModel, spend: dict) -> np.ndarray:
     return x
 
 
-def favourable_settlements(model: AllocationModel, x: np.ndarray) -> np.ndarray | None:
+def favourable_settlements(model: AllocationModel, x: np.ndarray,
+                           tol_gbp_m: float = 0.0) -> np.ndarray | None:
     """The plan ``x`` with the settlements most favourable to it, or None if there are none.
 
     With every column but the settlements S and PSNFL N fixed at ``x`` (x_F), solve
@@ -326,8 +332,9 @@ def favourable_settlements(model: AllocationModel, x: np.ndarray) -> np.ndarray 
         minimise Σ S   subject to   lo − A_F x_F <= A_{S,N} (S, N) <= hi − A_F x_F,
                                      S, N within their column bounds
 
-    (every row, policy and structural). Feasible: the plan with the least settlements that
-    make every rule hold. Infeasible: no settlements do, and None is returned."""
+    (every row, policy and structural; policy rows widened by ``tol_gbp_m``, the rounding
+    allowance the appraisal uses). Feasible: the plan with the least settlements that make
+    every rule hold. Infeasible: no settlements do, and None is returned."""
     from allocator.solvers.highs import _clip_inf, new_highs
 
     import highspy
@@ -347,8 +354,9 @@ def favourable_settlements(model: AllocationModel, x: np.ndarray) -> np.ndarray 
     m.col_cost_ = np.r_[np.ones(sb.size), np.zeros(nb.size)]
     m.col_lower_ = _clip_inf(lp.col_lower[free])
     m.col_upper_ = _clip_inf(lp.col_upper[free])
-    m.row_lower_ = _clip_inf(lp.row_lower - act)
-    m.row_upper_ = _clip_inf(lp.row_upper - act)
+    widen = np.where(lp.row_labels()["structural"].to_numpy(dtype=bool), 0.0, tol_gbp_m)
+    m.row_lower_ = _clip_inf(lp.row_lower - act - widen)
+    m.row_upper_ = _clip_inf(lp.row_upper - act + widen)
     m.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     m.a_matrix_.start_ = sub.indptr.astype(np.int32)
     m.a_matrix_.index_ = sub.indices.astype(np.int32)
@@ -377,8 +385,10 @@ def psnfl_from_definition(model: AllocationModel, x: np.ndarray) -> None:
     x[nb.start:nb.start + T] = np.cumsum(rhs - other)
 
 
-def constraint_table(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
-    """Every row's activity, bounds and margin (£m; < 0 = breach), named in words."""
+def constraint_table(model: AllocationModel, x: np.ndarray,
+                     abs_tol_gbp_m: float = ABS_TOL_GBP_M) -> pd.DataFrame:
+    """Every row's activity, bounds and margin (£m; < 0 = breach), named in words; a row
+    holds when its margin >= −(abs_tol + 1e-9 · |bound|)."""
     lp = model.lp
     act = lp.A @ x
     lo, hi = lp.row_lower, lp.row_upper
@@ -388,7 +398,7 @@ def constraint_table(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
         m_hi = np.where(np.isfinite(hi), hi - act, np.inf)
     margin = np.minimum(m_lo, m_hi)
     scale = np.maximum(1.0, np.abs(np.where(np.isfinite(lo), lo, np.where(np.isfinite(hi), hi, 0.0))))
-    ok = margin >= -(ABS_TOL_GBP_M + REL_TOL * scale)
+    ok = margin >= -(abs_tol_gbp_m + REL_TOL * scale)
     df = labels.rename(columns={"family": "constraint"}).copy()
     df["activity"] = act
     df["lower"] = lo
@@ -444,9 +454,12 @@ def appraise(instance: Instance, plan, *, file: str | None = None, optimise: boo
     model = build_allocation_model(instance)
     md, lp = model.data, model.lp
     fname = file or (Path(plan).name if not isinstance(plan, pd.DataFrame) else "plan")
-    spend, notes = plan_spend(model, plan, fname)
+    info: dict = {}
+    spend, notes = plan_spend(model, plan, fname, info)
+    # a CSV value with 6 decimals is exact to 5e-7 of its unit; a row sums up to hundreds
+    tol = ABS_TOL_GBP_M * max(1.0, info["gbp_m_per_unit"])
     x = plan_vector(model, spend)
-    fav = favourable_settlements(model, x)
+    fav = favourable_settlements(model, x, tol)
     if fav is not None:
         sb = lp.var_blocks["settlement"]
         lim = (model.expr.limit @ fav).reshape(md.D, 2, md.T)
@@ -458,7 +471,7 @@ def appraise(instance: Instance, plan, *, file: str | None = None, optimise: boo
                          "over the horizon (limits above spend, which a rule such as the "
                          "real-terms floor requires)")
         del sb
-    cons = constraint_table(model, x)
+    cons = constraint_table(model, x, tol)
     structural = cons["structural"].to_numpy()
     if not cons.loc[structural, "ok"].all():  # cannot happen for a plan built by plan_vector
         bad = cons[structural & ~cons["ok"]]
