@@ -461,7 +461,6 @@ def appraise(instance: Instance, plan, *, file: str | None = None, optimise: boo
     x = plan_vector(model, spend)
     fav = favourable_settlements(model, x, tol)
     if fav is not None:
-        sb = lp.var_blocks["settlement"]
         lim = (model.expr.limit @ fav).reshape(md.D, 2, md.T)
         dsp = (model.expr.dept_spend @ fav).reshape(md.D, 2, md.T)
         unspent = (lim - dsp).sum(axis=(1, 2))
@@ -470,7 +469,6 @@ def appraise(instance: Instance, plan, *, file: str | None = None, optimise: boo
             notes.append(f"{md.departments[d]}: £{_gbp(unspent[d])}m of settlement is left unspent "
                          "over the horizon (limits above spend, which a rule such as the "
                          "real-terms floor requires)")
-        del sb
     cons = constraint_table(model, x, tol)
     structural = cons["structural"].to_numpy()
     if not cons.loc[structural, "ok"].all():  # cannot happen for a plan built by plan_vector

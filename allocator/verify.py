@@ -137,7 +137,7 @@ def verify_results(results_dir: str | Path, instance: str | Path | None = None) 
         if key in summary and summary[key] != val:
             rep.problems.append(f"summary.json: field '{key}' is {summary[key]!r}; the instance "
                                 f"gives {val!r}")
-    reference = _resolve(inst)
+    reference = _resolve(inst, explain=status == "infeasible")
     present = [t for t in TABLE_FILES if (folder / f"{t}.csv").is_file()]
     missing = [t for t in TABLES_NEEDED if not (folder / f"{t}.csv").is_file()]
     if missing:
@@ -171,11 +171,43 @@ LIMITS = ("time_limit", "iteration_limit")
 KNOWN_STATUS = ("optimal", "check_failed", *NO_PLAN, *LIMITS)
 
 
-def _resolve(inst):
+def _resolve(inst, explain: bool = False):
     """The instance solved afresh (HiGHS unless the instance names another solver)."""
     from allocator.api import solve
 
-    return solve(inst, explain=False, keep_model=True)
+    return solve(inst, explain=explain)
+
+
+def _check_infeasibility(rep: VerifyReport, folder: Path, summary: dict, ref) -> None:
+    """An infeasible folder's smallest relaxation (infeasibility.csv and the summary's total)
+    against the elastic program solved afresh: the L1 optimum is unique even where the
+    relaxation that attains it is not, so the totals must agree; the rows must too when the
+    same HiGHS wrote them."""
+    if ref.explanation is None:
+        return
+    want = float(ref.explanation.total_relaxation_gbp_m)
+    tol = 1e-6 * max(1.0, abs(want))
+    told = (summary.get("infeasibility") or {}).get("total_relaxation_gbp_m")
+    if isinstance(told, (int, float)) and abs(told - want) > tol:
+        rep.problems.append(f"summary.json: total relaxation {told:,.6f} £m; the elastic program "
+                            f"solved again gives {want:,.6f} £m")
+    f = folder / "infeasibility.csv"
+    if not f.is_file():
+        rep.problems.append("infeasibility.csv is missing for an infeasible result")
+        return
+    try:
+        old = pd.read_csv(f, dtype={"year": str})
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        rep.problems.append(f"{f.name}: not a readable table ({e})")
+        return
+    col = pd.to_numeric(old.get("relaxation_gbp_m", pd.Series(dtype=float)), errors="coerce")
+    if col.isna().any() or abs(float(col.sum()) - want) > tol:
+        rep.problems.append(f"infeasibility.csv: relaxations total {float(col.sum()):,.6f} £m; the "
+                            f"elastic program solved again gives {want:,.6f} £m")
+    sol, rs = summary.get("solver") or {}, ref.provenance.get("solver", {})
+    if sol.get("name") == rs.get("name") and sol.get("version") == rs.get("version"):
+        rep.problems += compare_table("infeasibility.csv", old, ref.explanation.relaxations,
+                                      atol=1e-6 * max(1.0, abs(want)))
 
 
 def _check_status(rep: VerifyReport, summary: dict, ref, *, has_plan: bool) -> None:
@@ -196,6 +228,8 @@ def _check_status(rep: VerifyReport, summary: dict, ref, *, has_plan: bool) -> N
             rep.problems.append(f"summary.json says status {status!r}; solving the instance again "
                                 f"gives {ref.status!r}" + (f" with objective {ref.objective:,.6g}"
                                                           if ref.objective is not None else ""))
+        elif status == "infeasible":
+            _check_infeasibility(rep, Path(rep.results_dir), summary, ref)
         return
     if not isinstance(obj, (int, float)):
         rep.problems.append(f"summary.json: status {status!r} needs a numeric 'objective', found "
@@ -268,8 +302,11 @@ def recompute_tables(folder: Path, inst, summary: dict, ref) -> list[str]:
                 problems.append("shadow_prices.csv is missing")
             continue
         old = saved[name]
-        skip = {"shadow_price"} if name == "shadow_prices" else set()
-        problems += compare_table(f"{name}.csv", old, new, atol=5e-7 * f * n_alloc + 1e-6, skip=skip)
+        atol = 5e-7 * f * n_alloc + 1e-6
+        skip = {"shadow_price", "binding"} if name == "shadow_prices" else set()
+        problems += compare_table(f"{name}.csv", old, new, atol=atol, skip=skip)
+        if name == "shadow_prices" and len(old) == len(new) and "binding" in old:
+            problems += _check_binding(old, new, model, atol)
     # shadow prices: the re-solve's duals, when the same HiGHS produced the results
     sol = summary.get("solver") or {}
     rs = ref.provenance.get("solver", {})
@@ -291,6 +328,26 @@ def recompute_tables(folder: Path, inst, summary: dict, ref) -> list[str]:
             if len(bad) > 10:
                 problems.append(f"shadow_prices.csv: ... and {len(bad) - 10} more shadow prices differ")
     return problems
+
+
+def _check_binding(old: pd.DataFrame, new: pd.DataFrame, model, atol: float) -> list[str]:
+    """A saved 'binding' flag must match the recomputed one, except where the recomputed slack
+    is within the rounding allowance of the binding threshold 1e-6 · max(1, |bound|)."""
+    import numpy as np
+
+    lp = model.lp
+    pol = ~lp.row_labels()["structural"].to_numpy(dtype=bool)
+    lo, hi = lp.row_lower[pol], lp.row_upper[pol]
+    thr = 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(hi), hi, lo)))
+    slack = new["slack"].to_numpy(dtype=float)
+    saved = np.array([_text(v) == "true" for v in old["binding"]])
+    fresh = new["binding"].to_numpy(dtype=bool)
+    bad = np.flatnonzero((saved != fresh) & (np.abs(slack - thr) > atol))
+    out = [f"shadow_prices.csv: row {i + 2}, column 'binding': saved {bool(saved[i])}, recomputed "
+           f"{bool(fresh[i])} (slack {slack[i]:.6g})" for i in bad[:5]]
+    if len(bad) > 5:
+        out.append(f"shadow_prices.csv: column 'binding': ... and {len(bad) - 5} more values differ")
+    return out
 
 
 def compare_table(file: str, old: pd.DataFrame, new: pd.DataFrame, *, atol: float,

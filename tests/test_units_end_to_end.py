@@ -60,6 +60,28 @@ def test_solve_reports_in_the_instance_unit_with_the_unit_named(uk_units):
             any((res / "plots").glob("*.png"))
 
 
+def test_validate_template_export_work_in_every_unit(uk_units, tmp_path):
+    shas = set()
+    for u, (inst_dir, _, _) in uk_units.items():
+        p = run("validate", inst_dir, "--json")
+        assert p.returncode == 0, p.stderr
+        shas.add(json.loads(p.stdout)["instance_sha256"])
+        book = tmp_path / f"{u}.xlsx"
+        p = run("template", book, "--instance", inst_dir, "--json")
+        assert p.returncode == 0, p.stderr
+        back = load_instance(book)
+        assert back.settings.money_unit == u
+        lp = tmp_path / f"{u}.lp"
+        assert run("export", inst_dir, "--format", "lp", lp).returncode == 0
+        # the LP is the £m model whatever the unit: the same rows; only the objective's unit differs
+        body = lp.read_text().split("st\n", 1)[1]
+        if u == "gbp_m":
+            ref_body = body
+        else:
+            assert len(body.splitlines()) == len(ref_body.splitlines())
+    assert len(shas) == 3  # three different instance files, one plan (tested above)
+
+
 @pytest.mark.slow
 def test_report_diff_appraise_verify_work_in_every_unit(uk_units, tmp_path):
     ref_dir = uk_units["gbp_m"][1]

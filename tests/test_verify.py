@@ -181,3 +181,42 @@ def test_verify_finds_the_installed_default_by_its_hash(tmp_path):
     p = run("verify", out)
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert "does not exist" in p.stderr and "--instance" in p.stderr
+
+
+def test_an_infeasible_folder_is_checked_against_the_elastic_program(tiny_copy, tmp_path):
+    """tiny with a floor of 30 against envelopes of 25: the smallest relaxation is 3 × £5m.
+    A true infeasible folder verifies; an edited relaxation or an edited status does not."""
+    text = (tiny_copy / "programmes.csv").read_text().replace(",0,12,,,now", ",0,30,,,now")
+    (tiny_copy / "programmes.csv").write_text(text)
+    out = tmp_path / "res"
+    assert run("solve", tiny_copy, "--out", out, "-q").returncode == 2
+    p = run("verify", out, "--json")
+    assert p.returncode == 0 and json.loads(p.stdout)["ok"], p.stdout + p.stderr
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    _edit_cell(bad, "infeasibility", "relaxation_gbp_m", 0, lambda v: str(float(v) - 1.0))
+    rep = json.loads(run("verify", bad, "--json").stdout)
+    assert not rep["ok"]
+    assert any("relaxations total 14.000000 £m; the elastic program solved again gives 15.000000"
+               in q for q in rep["problems"]), rep["problems"]
+    bad2 = tmp_path / "bad2"
+    shutil.copytree(out, bad2)
+    s = json.loads((bad2 / "summary.json").read_text())
+    s["status"] = "unbounded"
+    (bad2 / "summary.json").write_text(json.dumps(s))
+    rep = json.loads(run("verify", bad2, "--json").stdout)
+    assert any("solving the instance again gives 'infeasible'" in q for q in rep["problems"])
+
+
+def test_a_flipped_binding_flag_fails_verify(solved, tmp_path):
+    import pandas as pd
+
+    _, out = solved
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    sp = pd.read_csv(out / "shadow_prices.csv")
+    i = int(sp.index[(~sp["binding"]) & (sp["slack"] > 100)][0])
+    _edit_cell(bad, "shadow_prices", "binding", i, lambda v: "True")
+    rep = json.loads(run("verify", bad, "--json").stdout)
+    assert any(f"shadow_prices.csv: row {i + 2}, column 'binding': saved True" in q
+               for q in rep["problems"]), rep["problems"]
