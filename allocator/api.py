@@ -54,7 +54,7 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
     s = inst.settings
     lp = model.lp
     res = Result(status=out.status.value, instance_name=s.name, weights_kind=s.weights.kind,
-                 message=STATUS_MESSAGES.get(out.status, out.raw_status))
+                 objective_kind=s.objective.kind, message=STATUS_MESSAGES.get(out.status, out.raw_status))
     res.timings_s = dict(timings or {})
     res.timings_s["solve"] = round(out.solve_s, 6)
     res.provenance = {

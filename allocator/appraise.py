@@ -1,9 +1,15 @@
 """Appraise a given spending plan against the mission test, without optimising.
 
 A plan is a table with the columns of ``allocations.csv`` (``year, department, programme,
-category, pie, funding, spend_gbp_m, real_spend_gbp_m``; only ``year``, ``programme`` and
-``spend_gbp_m`` are required; ``spend_gbp_m`` is cash £m and is authoritative). It is
-mapped onto the allocation LP's columns exactly as the optimiser would hold it:
+category, pie, funding, spend_gbp_m, real_spend_gbp_m``). Required: ``year``, ``programme``
+and one cash spend column whose name says its unit (``spend_gbp_m`` £m, ``spend_gbp_bn`` £bn
+or ``spend_gbp`` £, whatever the instance's money_unit: solve's own ``allocations.csv`` is a
+valid plan); it is authoritative (``real_spend_*``, ``category`` and ``pie`` are ignored).
+``department`` is required on the rows of programmes with more than one owner (one row per
+paying owner); ``funding`` (``department`` by default, or ``mission_fund``) is required for
+Mission Fund spend. The appraisal works in £m (the instance is converted on loading) and
+reports in £m. The plan is mapped onto the allocation LP's columns exactly as the
+optimiser would hold it:
 
 - real spend q[p,t] = Σ cash spend / π_t, poured into the programme's response pieces in
   segment order (x[i,t] = min(width_i, what is left)); the response is concave, so this is
@@ -12,8 +18,14 @@ mapped onto the allocation LP's columns exactly as the optimiser would hold it:
   ``mission_fund[p,t]`` = the Mission Fund rows;
 - ``business_case[p]`` (all-or-nothing programmes) = 1 when year-1 spend is nearer the cap
   than the baseline, else 0;
-- settlements = department spend: S[d,k,c] = max_{t∈k} spend[d,c,t] · π_{k0} / π_t (the
-  smallest settlement that covers the plan; annual profile: the spend itself);
+- settlements: a plan states spending, not limits, so the appraisal gives it the
+  settlements most favourable to it: the smallest (least total Σ S) that cover its spend
+  and meet every rule, found by a small LP over the settlement and PSNFL columns with every
+  other column fixed at the plan. Limits above spend (unspent settlement) are then chosen
+  only where a rule needs them, e.g. a real-terms floor a department's programmes cannot
+  absorb; the appraisal notes each such amount. When no settlements make every rule hold,
+  it takes the smallest that cover the plan, S[d,k,c] = max_{t∈k} spend[d,c,t] · π_{k0} / π_t,
+  and reports the rows that fail;
 - PSNFL from its definition, N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t) + A^K_t − R_t + O_t.
 
 Every row of the LP is then evaluated, a = A·x, against its bounds lo <= a <= hi. The margin
@@ -55,12 +67,15 @@ from allocator.models.family import TEST_GROUPS
 from allocator.models.objective import mission_gains, piece_coefficients
 from allocator.schema import Instance
 
-PLAN_COLUMNS = ("year", "department", "programme", "category", "pie", "funding", "spend_gbp_m",
-                "real_spend_gbp_m")
-REQUIRED = ("year", "programme", "spend_gbp_m")
+SPEND_COLUMNS = {"spend_gbp_m": 1.0, "spend_gbp_bn": 1000.0, "spend_gbp": 1e-6}  # £m per unit
+REAL_COLUMNS = ("real_spend_gbp_m", "real_spend_gbp_bn", "real_spend_gbp")
+PLAN_COLUMNS = ("year", "department", "programme", "category", "pie", "funding", *SPEND_COLUMNS,
+                *REAL_COLUMNS)
+REQUIRED = ("year", "programme")
 #: appraisal test group -> the declared row families in it (``Rows.test`` in each module)
 TESTS = {g: tuple(n for n, r in row_families().items() if r.test == g) for g in TEST_GROUPS}
-ABS_TOL_GBP_M = 1e-3  # a plan read from a CSV with 6 decimals is exact to well within £1,000
+ABS_TOL_GBP_M = 1e-3  # a plan in £m read from a CSV with 6 decimals is exact to well within
+# £1,000 (a plan in £bn: within £1m, the tolerance used for it)
 REL_TOL = 1e-9
 
 
@@ -170,8 +185,10 @@ def _plan_rows(plan, file: str) -> tuple[list[tuple[int, dict]], list[str]]:
     return rows, cols
 
 
-def plan_spend(model: AllocationModel, plan, file: str = "plan") -> tuple[dict, list[str]]:
-    """Cash spend per (programme, year, funder) from a plan; raises :class:`PlanError`."""
+def plan_spend(model: AllocationModel, plan, file: str = "plan",
+               info: dict | None = None) -> tuple[dict, list[str]]:
+    """Cash spend (£m) per (programme, year, funder) from a plan; raises :class:`PlanError`.
+    ``info``, if given, receives ``spend_column`` and ``gbp_m_per_unit`` of the plan."""
     md = model.data
     rows, cols = _plan_rows(plan, file)
     problems: list[Problem] = []
@@ -181,8 +198,26 @@ def plan_spend(model: AllocationModel, plan, file: str = "plan") -> tuple[dict, 
     for c in REQUIRED:
         if c not in cols:
             problems.append(Problem(file, f"column '{c}'", None, "required column is missing"))
+    spend_cols = [c for c in cols if c in SPEND_COLUMNS]
+    if len(spend_cols) != 1:
+        problems.append(Problem(file, "column 'spend_gbp_m'", ", ".join(spend_cols) or None,
+                                "exactly one cash spend column is required: spend_gbp_m (£m), "
+                                "spend_gbp_bn (£bn) or spend_gbp (£)"))
     if problems:
         raise PlanError(problems)
+    scol = spend_cols[0]
+    to_m = SPEND_COLUMNS[scol]
+    if info is not None:
+        info.update(spend_column=scol, gbp_m_per_unit=to_m)
+    if "department" not in cols:
+        multi = [md.programmes[p] for p in range(md.P) if len(md.prog_owners[p]) > 1]
+        named = {r.get("programme") for _, r in rows if (r.get("funding") or "department") == "department"}
+        need = [p for p in multi if p in named]
+        if need:
+            raise PlanError([Problem(file, "column 'department'", None,
+                                     f"required: {len(need)} programme(s) in the plan have several "
+                                     f"owners and need one row per paying department (e.g. "
+                                     f"{', '.join(need[:5])})")])
     prog_pos = {p: i for i, p in enumerate(md.programmes)}
     year_pos = {y: t for t, y in enumerate(md.years)}
     spend: dict[tuple[int, int, str], float] = {}
@@ -199,12 +234,12 @@ def plan_spend(model: AllocationModel, plan, file: str = "plan") -> tuple[dict, 
                                     f"not a horizon year ({md.years[0]}..{md.years[-1]})"))
             continue
         try:
-            v = float(r["spend_gbp_m"])
+            v = float(r[scol]) * to_m
         except ValueError:
             v = float("nan")
         if not math.isfinite(v) or v < 0:
-            problems.append(Problem(file, f"{where}, field 'spend_gbp_m'", r["spend_gbp_m"],
-                                    "must be a finite number >= 0 (cash £m)"))
+            problems.append(Problem(file, f"{where}, field '{scol}'", r[scol],
+                                    "must be a finite number >= 0 (cash)"))
             continue
         funding = r.get("funding", "") or "department"
         owners = [md.departments[d] for d in md.prog_owners[p]]
@@ -291,19 +326,76 @@ def plan_vector(model: AllocationModel, spend: dict) -> np.ndarray:
         for j, prog in enumerate(zb.index["programme"]):
             p = md.programmes.index(prog)
             x[zb.start + j] = float(abs(q[p, 0] - md.prog_cap[p]) < abs(q[p, 0] - md.prog_baseline[p]))
-    # PSNFL from its definition (rows N_t − N_{t−1} + other_t = rhs_t)
+    psnfl_from_definition(model, x)
+    return x
+
+
+def favourable_settlements(model: AllocationModel, x: np.ndarray,
+                           tol_gbp_m: float = 0.0) -> np.ndarray | None:
+    """The plan ``x`` with the settlements most favourable to it, or None if there are none.
+
+    With every column but the settlements S and PSNFL N fixed at ``x`` (x_F), solve
+
+        minimise Σ S   subject to   lo − A_F x_F <= A_{S,N} (S, N) <= hi − A_F x_F,
+                                     S, N within their column bounds
+
+    (every row, policy and structural; policy rows widened by ``tol_gbp_m``, the rounding
+    allowance the appraisal uses). Feasible: the plan with the least settlements that make
+    every rule hold. Infeasible: no settlements do, and None is returned."""
+    from allocator.solvers.highs import _clip_inf, new_highs
+
+    import highspy
+
+    lp = model.lp
+    sb, nb = lp.var_blocks["settlement"], lp.var_blocks["psnfl"]
+    free = np.concatenate([np.arange(sb.start, sb.start + sb.size), np.arange(nb.start, nb.start + nb.size)])
+    fixed = np.ones(lp.n, dtype=bool)
+    fixed[free] = False
+    A = lp.A.tocsc()
+    act = A[:, np.flatnonzero(fixed)] @ x[fixed]
+    sub = A[:, free].tocsc()
+    h = new_highs()
+    m = highspy.HighsLp()
+    m.num_col_, m.num_row_ = len(free), lp.m
+    m.sense_ = highspy.ObjSense.kMinimize
+    m.col_cost_ = np.r_[np.ones(sb.size), np.zeros(nb.size)]
+    m.col_lower_ = _clip_inf(lp.col_lower[free])
+    m.col_upper_ = _clip_inf(lp.col_upper[free])
+    widen = np.where(lp.row_labels()["structural"].to_numpy(dtype=bool), 0.0, tol_gbp_m)
+    m.row_lower_ = _clip_inf(lp.row_lower - act - widen)
+    m.row_upper_ = _clip_inf(lp.row_upper - act + widen)
+    m.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    m.a_matrix_.start_ = sub.indptr.astype(np.int32)
+    m.a_matrix_.index_ = sub.indices.astype(np.int32)
+    m.a_matrix_.value_ = sub.data.astype(float)
+    m.a_matrix_.num_col_, m.a_matrix_.num_row_ = len(free), lp.m
+    h.passModel(m)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    y = x.copy()
+    y[free] = np.asarray(h.getSolution().col_value)
+    psnfl_from_definition(model, y)
+    return y
+
+
+def psnfl_from_definition(model: AllocationModel, x: np.ndarray) -> None:
+    """Set the PSNFL columns of ``x`` from their definition rows, in place."""
+    lp, T = model.lp, model.data.T
     nb = lp.var_blocks["psnfl"]
+    x[nb.start:nb.start + T] = 0.0
     blk = lp.family("psnfl_definition")
     A = lp.A
     rows = slice(blk.start, blk.start + blk.size)
     other = A[rows] @ x
     rhs = lp.row_lower[rows]
     x[nb.start:nb.start + T] = np.cumsum(rhs - other)
-    return x
 
 
-def constraint_table(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
-    """Every row's activity, bounds and margin (£m; < 0 = breach), named in words."""
+def constraint_table(model: AllocationModel, x: np.ndarray,
+                     abs_tol_gbp_m: float = ABS_TOL_GBP_M) -> pd.DataFrame:
+    """Every row's activity, bounds and margin (£m; < 0 = breach), named in words; a row
+    holds when its margin >= −(abs_tol + 1e-9 · |bound|)."""
     lp = model.lp
     act = lp.A @ x
     lo, hi = lp.row_lower, lp.row_upper
@@ -313,7 +405,7 @@ def constraint_table(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
         m_hi = np.where(np.isfinite(hi), hi - act, np.inf)
     margin = np.minimum(m_lo, m_hi)
     scale = np.maximum(1.0, np.abs(np.where(np.isfinite(lo), lo, np.where(np.isfinite(hi), hi, 0.0))))
-    ok = margin >= -(ABS_TOL_GBP_M + REL_TOL * scale)
+    ok = margin >= -(abs_tol_gbp_m + REL_TOL * scale)
     df = labels.rename(columns={"family": "constraint"}).copy()
     df["activity"] = act
     df["lower"] = lo
@@ -370,25 +462,44 @@ def appraise(instance, plan, *, file: str | None = None, optimise: bool = True) 
     from allocator.modelling import Model
     from allocator.provenance import command_line, package_versions
 
+    from allocator.numerics import objective_unit_label, to_gbp_m, value_unit_label
+
     built = instance if isinstance(instance, Model) else None
-    if built is not None:
-        instance = built.user_instance
-        model = built.allocation
+    if built is not None:  # a built model: its user constraints are appraised too
+        user_instance = built.user_instance
+        model = built.allocation  # built in £m
+        instance = model.instance
     else:
+        user_instance = instance
+        instance = to_gbp_m(instance)  # the appraisal works, and reports, in £m
         model = build_allocation_model(instance)
     md, lp = model.data, model.lp
     fname = file or (Path(plan).name if not isinstance(plan, pd.DataFrame) else "plan")
-    spend, notes = plan_spend(model, plan, fname)
+    info: dict = {}
+    spend, notes = plan_spend(model, plan, fname, info)
+    # a CSV value with 6 decimals is exact to 5e-7 of its unit; a row sums up to hundreds
+    tol = ABS_TOL_GBP_M * max(1.0, info["gbp_m_per_unit"])
     x = plan_vector(model, spend)
-    cons = constraint_table(model, x)
+    fav = favourable_settlements(model, x, tol)
+    if fav is not None:
+        lim = (model.expr.limit @ fav).reshape(md.D, 2, md.T)
+        dsp = (model.expr.dept_spend @ fav).reshape(md.D, 2, md.T)
+        unspent = (lim - dsp).sum(axis=(1, 2))
+        x = fav
+        for d in np.flatnonzero(unspent > ABS_TOL_GBP_M):
+            notes.append(f"{md.departments[d]}: £{_gbp(unspent[d])}m of settlement is left unspent "
+                         "over the horizon (limits above spend, which a rule such as the "
+                         "real-terms floor requires)")
+    cons = constraint_table(model, x, tol)
     structural = cons["structural"].to_numpy()
     if not cons.loc[structural, "ok"].all():  # cannot happen for a plan built by plan_vector
         bad = cons[structural & ~cons["ok"]]
         raise AllocatorError(f"internal: plan violates definitions {list(bad['constraint'].unique())}")
     policy = cons[~structural].drop(columns="structural").reset_index(drop=True)
 
-    unit = ("£m-equivalent (monetised weights)" if instance.settings.weights.kind == "monetised"
-            else "priority points (unitless weights)")
+    st = instance.settings
+    unit = value_unit_label("gbp_m", st.weights.kind)
+    obj_unit = objective_unit_label("gbp_m", st.weights.kind, st.objective.kind)
     plan_objective = float(lp.cost @ x + lp.constant)
     # mission value from the value objective, whatever the instance's objective mode
     c_in, c_term = piece_coefficients(md)
@@ -444,13 +555,24 @@ def appraise(instance, plan, *, file: str | None = None, optimise: bool = True) 
 
     opt, status = None, "not computed"
     if optimise:
-        res = built.solve(explain=False) if built is not None else _solve(instance)
+        if built is not None:
+            from allocator.numerics import money_unit, objective_factor
+
+            res = built.solve(explain=False)  # Result in the user's unit: back to £m-model units
+            ws = built.user_instance.settings
+            k = objective_factor(money_unit(built.user_instance), ws.weights.kind, ws.objective.kind)
+        else:
+            res, k = _solve(instance), 1.0  # the £m instance: objective in £m-model units
         status = res.status
-        opt = res.objective
+        opt = None if res.objective is None else res.objective * k
+    if obj_unit != unit:
+        notes.append(f"the plan objective and the gap to the optimum are in {obj_unit}; mission "
+                     f"values in {unit}")
     app = Appraisal(instance.settings.name, unit, tests, policy, missions, plan_objective, total, v_in,
                     v_term, opt, status, notes,
                     {"instance_sha256": (built.instance_hash if built is not None
-                                         else instance_sha256(instance)),
+                                         else instance_sha256(user_instance)),
+                     "money_unit": "gbp_m",
                      "versions": package_versions(),
                      "command": command_line()})
     return app

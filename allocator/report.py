@@ -261,7 +261,9 @@ def build_html(run, progress=None) -> str:
     solver = s.get("solver") or {}
     prov = [("instance", run.name), ("instance SHA-256", run.sha),
             ("solver", f"{solver.get('name', '')} {solver.get('version', '')} ({solver.get('status', '')})"),
-            ("weights", s.get("weights_kind", "")), ("command", s.get("command", "")),
+            ("weights", s.get("weights_kind", "")),
+            ("money unit", f"results files in {s.get('money_unit_written', 'gbp_m')}; shown here in £m"),
+            ("command", s.get("command", "")),
             ("timings (s)", ", ".join(f"{k} {v}" for k, v in (s.get("timings_s") or {}).items())),
             ("package versions", ", ".join(f"{k} {v}" for k, v in (s.get("versions") or {}).items())),
             ("results folder", str(run.path)),

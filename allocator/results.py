@@ -27,6 +27,8 @@ class Result:
     message: str = ""
     provenance: dict = field(default_factory=dict)
     timings_s: dict = field(default_factory=dict)
+    objective_kind: str = "value"  # value | target_cost
+    money_unit: str = "gbp_m"  # the unit of the tables' money columns and of a money objective
 
     # convenient table access
     @property
@@ -55,8 +57,9 @@ class Result:
 
     @property
     def objective_unit(self) -> str:
-        return "£m-equivalent (monetised weights)" if self.weights_kind == "monetised" else \
-            "priority points (unitless weights)"
+        from allocator.numerics import objective_unit_label
+
+        return objective_unit_label(self.money_unit, self.weights_kind, self.objective_kind)
 
     def summary_dict(self) -> dict:
         d = {
@@ -68,6 +71,8 @@ class Result:
             "objective_terminal": self.objective_terminal,
             "objective_unit": self.objective_unit,
             "weights_kind": self.weights_kind,
+            "objective_kind": self.objective_kind,
+            "money_unit": self.money_unit,
             "timings_s": self.timings_s,
         }
         d.update(self.provenance)

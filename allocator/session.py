@@ -86,7 +86,9 @@ class ModelSession:
         # the engine works in £m whatever the instance's money_unit (tables come back in £m)
         self.model = built.allocation
         self.unit, self._f = built.unit, built.factor
-        self._k = objective_factor(self.unit, self.instance.settings.weights.kind)
+        s = self.instance.settings
+        self.money_unit = self.unit
+        self._k = objective_factor(self.unit, s.weights.kind, s.objective.kind)
         self._wf = self._f if self.instance.settings.weights.kind == "monetised" else 1.0
         self.build_s = time.perf_counter() - t0
         self.backend = HighsBackend(time_limit_s=time_limit_s, presolve=presolve)
@@ -231,7 +233,8 @@ class ModelSession:
             arr = np.asarray(values, dtype=float)
             if arr.shape != (md.T,):
                 raise ValueError(f"{name}: expected {md.T} values, got shape {arr.shape}")
-            md.fiscal[name] = self._to_model_money(arr).copy()
+            # money columns (…_gbp_m) are in the instance's unit; ratios and deflators are not
+            md.fiscal[name] = arr * (self._f if name.endswith("_gbp_m") else 1.0)
         if "gdp_gbp_m" in columns:
             self._push_gdp_ratios()
         self._push_row_bounds()
@@ -343,7 +346,9 @@ class ModelSession:
             return
         r, sg = np.concatenate(rows), np.concatenate(signs)
         k = len(r)
-        self.backend.add_columns(np.full(k, -float(penalty_per_gbp_m)), np.zeros(k),
+        # the penalty is in objective units per instance money unit: objective_£m per £m
+        pen = float(penalty_per_gbp_m) * self._k / self._f
+        self.backend.add_columns(np.full(k, -pen), np.zeros(k),
                                  np.full(k, np.inf), r, sg)
         self.slack_rows, self.slack_family = r, fams
 

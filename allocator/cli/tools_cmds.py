@@ -84,8 +84,10 @@ def report(
 @app.command()
 def appraise(
     instance: Path = typer.Argument(..., help="Instance folder or .xlsx workbook."),
-    plan: Path = typer.Argument(..., help="Plan CSV with the columns of allocations.csv (year, "
-                                "department, programme, funding, spend_gbp_m, ...)."),
+    plan: Path = typer.Argument(..., help="Plan CSV shaped like allocations.csv: year, programme "
+                                "and one of spend_gbp_m / spend_gbp_bn / spend_gbp (cash, in the "
+                                "unit its name says); department for programmes with several "
+                                "owners; funding=mission_fund for Mission Fund rows."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write appraisal.json, "
                                        "constraints.csv and missions.csv to this folder."),
     no_optimal: bool = typer.Option(False, "--no-optimal", help="Skip solving for the optimal plan "
