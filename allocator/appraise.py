@@ -137,6 +137,9 @@ class Appraisal:
             write_csv(self.constraints, tmp / "constraints.csv")
             write_csv(self.missions, tmp / "missions.csv")
             write_json(self.to_dict(), tmp / "appraisal.json")
+            from allocator.dictionary import datapackage_for_folder
+
+            datapackage_for_folder(tmp, "appraise")
         return out
 
 

@@ -78,8 +78,11 @@ class Result:
                                                          errors="ignore").to_dict(orient="records")
         return d
 
-    def write(self, out: str | Path) -> Path:
-        """Write summary.json and the result tables atomically into folder ``out``."""
+    def write(self, out: str | Path, parquet: bool = False) -> Path:
+        """Write summary.json, the result tables (CSV; also Parquet with ``parquet=True``, which
+        needs pyarrow: ``pip install 'allocator[parquet]'``) and ``datapackage.json`` (their
+        column dictionary, docs/outputs.md) atomically into folder ``out``."""
+        from allocator.dictionary import write_datapackage
         import time
 
         t0 = time.perf_counter()
@@ -90,6 +93,15 @@ class Result:
                     write_csv(self.tables[name], tmp / f"{name}.csv")
             if self.explanation is not None:
                 write_csv(self.explanation.relaxations, tmp / "infeasibility.csv")
+            written = {n: self.tables[n] for n in TABLE_FILES if n in self.tables}
+            if self.explanation is not None:
+                written["infeasibility"] = self.explanation.relaxations
+            if parquet:
+                from allocator.output import write_parquet
+
+                for name, df in written.items():
+                    write_parquet(df, tmp / f"{name}.parquet")
+            write_datapackage(tmp, "solve", written)
             self.timings_s["write"] = round(time.perf_counter() - t0, 6)
             write_json(self.summary_dict(), tmp / "summary.json")
         return out

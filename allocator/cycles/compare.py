@@ -71,6 +71,9 @@ class CyclesResult:
             plots.value_distribution(self, tmp / "mission_value_by_regime")
             plots.headroom_fan(self, tmp / "headroom_fan")
             write_json(self.meta, tmp / "summary.json")
+            from allocator.dictionary import datapackage_for_folder
+
+            datapackage_for_folder(tmp, "cycles")
 
 
 # --------------------------------------------------------------------------- workers
