@@ -430,6 +430,8 @@ JSON_KEYS: dict[str, dict[str, dict[str, tuple[str, str, str]]]] = {
         "plan": ("results folder of the plan", "", ""),
         "reference": ("results folder of the reference run, or 'baseline'", "", ""),
         "summary": ("the one-page summary sentences", "", ""),
+        "missions": ("one sentence per mission: its core metric's change by the last horizon year, "
+                     "and whether that is better or worse", "", ""),
         "headline": ("headline figures (objective, NPV and BCR where computed)", "", ""),
         "metrics": ("rows of metrics.csv", "", ""),
         "departments": ("rows of departments.csv", CASH, "plan − reference"),
@@ -459,6 +461,84 @@ JSON_KEYS: dict[str, dict[str, dict[str, tuple[str, str, str]]]] = {
         "versions": ("package versions", "", ""), "weights_kind": ("monetised or unitless weights", "", ""),
     }},
 }
+
+#: Meanings of input fields whose schema declaration carries no description (used by the
+#: template workbook's README and settings sheets: allocator/excel.py). Keys: the settings
+#: key (dotted), ``record_path.field`` for list sheets, ``sheet.column`` for the CSV tables.
+INPUT_FIELDS: dict[str, str] = {
+    "name": "short identifier of the instance (letters, digits, _ and -); appears in every output",
+    "title": "one-line title of the instance, in words",
+    "description": "what the instance represents, its sources and its limits, in words",
+    "weights.kind": "monetised: weights in £m per metric unit sustained for one year, objective in "
+                    "£m-equivalent; priority: unitless weights, objective in priority points",
+    "weights.note": "how the weights were derived, in words (shown in the impact statement)",
+    "constraints.programme_floors": "true/false: enforce each programme's floor_gbp_m",
+    "constraints.programme_caps": "true/false: enforce each programme's cap_gbp_m",
+    "constraints.ramp_limits": "true/false: limit each programme's year-on-year change in real spend "
+                               "to ramp_limit_gbp_m",
+    "constraints.settlements": "true/false: spending funded by each department stays within its "
+                               "settlement (limit) per category and year",
+    "constraints.department_real_floor": "true/false: each department's total DEL ≥ real_floor × baseline "
+                                         "in real terms",
+    "constraints.del_envelope": "true/false: total resource and capital DEL ≤ the envelopes in fiscal.csv "
+                                "(envelope mode)",
+    "constraints.pie_department_floor": "true/false: each department funds at least its pie_floor_gbp_m "
+                                        "of prevention (PIE)",
+    "constraints.pie_share": "true/false: PIE is at least the rising minimum share of programme spend",
+    "constraints.mission_fund": "true/false: the Mission Fund exists, within its size limits and only "
+                                "for eligible cross-cutting programmes",
+    "constraints.welfare_cap": "true/false: welfare spending inside the cap stays within welfare_cap_gbp_m",
+    "constraints.stability_rule": "true/false: the current budget balance meets the required margin "
+                                  "(plus headroom) in the target years",
+    "constraints.investment_rule": "true/false: PSNFL falls as a share of GDP in the target years",
+    "fiscal_rules.stability_rule.target_years": "fiscal years (labels) in which the stability rule is "
+                                                "assessed, e.g. [\"2029-30\", \"2030-31\"]",
+    "fiscal_rules.investment_rule.target_years": "fiscal years (labels) in which PSNFL must fall as a "
+                                                 "share of GDP",
+    "solver.name": "LP solver: highs (default) or any solver Pyomo can run (glpk, cbc, ...)",
+    "solver.time_limit_s": "solver time limit in seconds (empty: none); a plan stopped at the limit is "
+                           "reported as not proven optimal",
+    "solver.mip_gap": "relative MIP gap at which the solver may stop (all_or_nothing programmes only)",
+    "solver.threads": "solver threads (empty: the solver's default)",
+    "uncertainty": "settings of `allocator cycles` (economic shocks, certainty effects, triggers), as "
+                   "JSON; see docs/cycles.md",
+    "sensitivity": "settings of `allocator sensitivity` (sweep grid, event defaults), as JSON; see "
+                   "docs/sensitivity.md",
+    "missions.id": "mission identifier used in segments.csv and in the outputs",
+    "missions.name": "the mission's name, in words",
+    "missions.higher_is_better": "true if a higher metric is better (e.g. life expectancy); false if "
+                                 "lower is better (e.g. crime)",
+    "spending_reviews.id": "identifier of the Spending Review period",
+    "spending_reviews.start": "first fiscal year of the period (label, e.g. 2026-27)",
+    "spending_reviews.end": "last fiscal year of the period (label)",
+    "departments.id": "department identifier used in programmes.csv (owners) and the outputs",
+    "departments.name": "the department's name, in words",
+    "programmes.id": "programme identifier used in segments.csv and the outputs",
+    "programmes.name": "the programme's name, in words",
+    "programmes.category": "resource (day-to-day) or capital DEL",
+    "programmes.pie": "true if the programme is Prevention Investment Expenditure (protected prevention)",
+    "programmes.mission_fund_eligible": "true if the Mission Fund may fund the programme (it needs two or "
+                                        "more owners)",
+    "programmes.floor_gbp_m": "minimum spend each year, real £m (prices of the first horizon year)",
+    "programmes.cap_gbp_m": "maximum spend each year, real £m (empty: no cap)",
+    "programmes.lag_profile": "id of the profile in lags.csv that spreads the programme's effect over years",
+    "programmes.description": "what the programme is, in words",
+    "segments.programme": "programme id (programmes.csv)",
+    "segments.mission": "mission id (instance.yaml missions)",
+    "segments.segment": "segment number 1, 2, ...: segment k covers the k-th width of real spend",
+    "lags.profile": "lag profile id (used by programmes.csv lag_profile)",
+    "lags.lag": "years after the spending year in which this part of the effect lands (0 = same year)",
+    "lags.weight": "share of the effect that lands at this lag (≥ 0; a profile's weights sum to ≤ 1)",
+    "fiscal.year": "fiscal year label (one row per horizon year)",
+    "fiscal.gdp_gbp_m": "nominal GDP, cash £m",
+    "fiscal.receipts_gbp_m": "public sector current receipts, cash £m",
+    "fiscal.welfare_cap_gbp_m": "the welfare cap, cash £m",
+    "fiscal.ame_capital_gbp_m": "capital AME, cash £m (counts towards PSNFL)",
+    "fiscal.depreciation_gbp_m": "depreciation, cash £m (counts against the current budget)",
+    "fiscal.rdel_envelope_gbp_m": "total resource DEL envelope, cash £m (envelope mode)",
+    "fiscal.cdel_envelope_gbp_m": "total capital DEL envelope, cash £m (envelope mode)",
+}
+
 
 #: what each output file is, for docs/outputs.md and datapackage.json
 FILES: dict[str, dict[str, str]] = {

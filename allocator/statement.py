@@ -102,6 +102,8 @@ def _bn(v_unit, suffix: str, plus=False, d=1) -> str:
         return "–"
     v = v_unit * GBP_BN.get(suffix, 1e-3)
     s = "−" if v < 0 else ("+" if plus and v > 0 else "")
+    if abs(v) < 0.95:  # under £1bn: in £m
+        return f"{s}£{abs(v) * 1000:,.{d}f}m"
     return f"{s}£{abs(v):,.{d}f}bn"
 
 
@@ -235,6 +237,9 @@ def _rule_sentences(plan: ResultsFolder, sfx: str) -> list[str]:
         tol = 1e-6 * max(1.0, float(np.nanmax(np.abs(f[f"gdp{sfx}"])))) if f"gdp{sfx}" in f else 1e-3
         binds = h["year"][v.abs() <= tol].tolist()
         name = rule[0].upper() + rule[1:]
+        env = {"resource DEL envelope": f"rdel_envelope{sfx}", "capital DEL envelope": f"cdel_envelope{sfx}"}
+        if rule in env and env[rule] in f and (f[env[rule]].abs() <= tol).all():
+            continue  # no envelope of this kind
         if lo < -tol:
             out.append(f"{name}: BREACHED; worst margin {_bn(lo, sfx)} in {h['year'].loc[i]}.")
         elif binds and "envelope" in rule:
