@@ -15,6 +15,29 @@ TABLE_FILES = ("allocations", "departments", "missions", "fiscal", "shadow_price
 
 @dataclass
 class Result:
+    """The outcome of :func:`allocator.solve`: status, objective, tables and provenance.
+
+    ``status`` is one of optimal, infeasible, unbounded, time_limit, iteration_limit,
+    check_failed, error (``ok`` is True only for optimal). ``objective`` is the mission
+    value (``objective_unit``: £m-equivalent with monetised weights), split into
+    ``objective_in_horizon`` and ``objective_terminal``. ``tables`` holds ``allocations``,
+    ``departments``, ``missions``, ``fiscal`` and ``shadow_prices`` (pandas DataFrames,
+    also as properties; every column is described in docs/outputs.md); ``binding`` the
+    binding constraints in words; ``explanation`` the smallest relaxation when infeasible.
+    :meth:`write` saves the tables, ``summary.json`` and ``datapackage.json``.
+
+    >>> import tempfile
+    >>> from allocator import load_instance, solve, tiny_instance_path
+    >>> result = solve(load_instance(tiny_instance_path()))
+    >>> result.ok, result.objective_unit
+    (True, 'priority points (unitless weights)')
+    >>> sorted(result.tables)
+    ['allocations', 'departments', 'fiscal', 'missions', 'shadow_prices']
+    >>> folder = result.write(tempfile.mkdtemp() + "/run")
+    >>> sorted(p.name for p in folder.iterdir())[:3]
+    ['allocations.csv', 'datapackage.json', 'departments.csv']
+    """
+
     status: str  # optimal | infeasible | unbounded | time_limit | error
     instance_name: str
     weights_kind: str
