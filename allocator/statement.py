@@ -190,7 +190,7 @@ def _instance_of(run: ResultsFolder):
 
 def _extra_tables(run: ResultsFolder) -> dict[str, pd.DataFrame]:
     out = {}
-    if run.path.is_dir():
+    if run.path.is_dir() and (run.path / "summary.json").is_file():
         for f in sorted(run.path.glob("*.csv")):
             if COMPREHENSIVE.match(f.stem):
                 out[f.stem] = pd.read_csv(f)
