@@ -31,6 +31,26 @@ def money_suffix(df: pd.DataFrame, stem: str = "spend") -> str:
     return "_gbp_m"
 
 
+def tables_in_gbp_m(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Copies of result tables with every money column in £m (``x_gbp_bn`` → ``x_gbp_m`` × 1,000,
+    ``x_gbp`` → ``x_gbp_m`` ÷ 1,000,000), so that readers work in one unit whatever the
+    instance's ``money_unit`` (units are converted only at this edge)."""
+    out = {}
+    for name, df in tables.items():
+        ren, d = {}, df
+        for c in df.columns:
+            for sfx, k in (("_gbp_bn", 1e3), ("_gbp", 1e-6)):
+                if str(c).endswith(sfx) and not str(c).endswith("_gbp_m"):
+                    if d is df:
+                        d = df.copy()
+                    new = str(c)[: -len(sfx)] + "_gbp_m"
+                    d[c] = pd.to_numeric(d[c], errors="coerce") * k
+                    ren[c] = new
+                    break
+        out[name] = d.rename(columns=ren) if ren else d
+    return out
+
+
 def deflators(allocations: pd.DataFrame) -> pd.Series:
     """πₜ by year: cash / real spend (1.0 where a year has no spend)."""
     s = money_suffix(allocations)

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocator.impact import department_changes, metric_paths, money_suffix
+from allocator.impact import department_changes, metric_paths, money_suffix, tables_in_gbp_m
 from allocator.results_dir import ResultsFolder, load_results_dir
 
 #: summary.json keys picked up as headline figures when present (other modules add them)
@@ -259,6 +259,9 @@ def impact_statement(plan, against=None, title: str | None = None) -> ImpactStat
     the plan's own baseline. Every change is plan − reference."""
     p = plan if isinstance(plan, ResultsFolder) else load_results_dir(plan)
     r = None if against is None else (against if isinstance(against, ResultsFolder) else load_results_dir(against))
+    # one money unit (£m) inside, whatever each run's instance said
+    p = ResultsFolder(p.path, p.summary, tables_in_gbp_m(p.tables))
+    r = None if r is None else ResultsFolder(r.path, r.summary, tables_in_gbp_m(r.tables))
     ref_words = "its baseline (no change in policy)" if r is None else f"the reference run '{r.path.name}'"
     st = ImpactStatement(p, r, title or f"Mission impact statement: {p.name}")
     s = p.summary
@@ -276,17 +279,19 @@ def impact_statement(plan, against=None, title: str | None = None) -> ImpactStat
     obj = s.get("objective")
     money = s.get("weights_kind", "monetised") == "monetised"
 
+    osfx = "_gbp_bn" if "£bn" in unit else "_gbp_m"  # the objective's unit, as summary.json states it
+
     def v(x):  # an objective figure in plain words
-        return f"{_bn(x, '_gbp_m')} of present social value" if money else f"{_n(x)} priority points"
+        return f"{_bn(x, osfx)} of present social value" if money else f"{_n(x)} priority points"
 
     if r is None:
         st.headline["mission value (objective)"] = obj
         st.headline["within the 10 years"] = s.get("objective_in_horizon")
         st.headline["after the horizon"] = s.get("objective_terminal")
         st.summary.append(f"Against {ref_words}, the plan adds {v(obj)} across the missions: "
-                          f"{_bn(s.get('objective_in_horizon'), '_gbp_m') if money else _n(s.get('objective_in_horizon'))} "
+                          f"{_bn(s.get('objective_in_horizon'), osfx) if money else _n(s.get('objective_in_horizon'))} "
                           f"within the 10-year horizon and "
-                          f"{_bn(s.get('objective_terminal'), '_gbp_m') if money else _n(s.get('objective_terminal'))} "
+                          f"{_bn(s.get('objective_terminal'), osfx) if money else _n(s.get('objective_terminal'))} "
                           "from effects that last beyond it (discounted as the Green Book asks).")
     else:
         d = (obj or 0.0) - (r.summary.get("objective") or 0.0)
@@ -480,7 +485,7 @@ def build_html(st: ImpactStatement) -> str:
             if "bcr" in k.lower() or "ratio" in k.lower():
                 shown, words = _n(v, 2), "ratio of benefits to costs"
             elif monetised and _isnum(v):
-                shown, words = _bn(v, "_gbp_m"), "present social value"
+                shown, words = _bn(v, "_gbp_bn" if "£bn" in unit else "_gbp_m"), "present social value"
             else:
                 shown, words = _n(v), unit
             return (f'<div class="card"><div class="v" id="headline-{_e(ident)}" data-value="{_e(v)}">'

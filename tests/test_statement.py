@@ -172,3 +172,20 @@ def test_cli_statement(runs, tmp_path):
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
         "datapackage.json", "departments.csv", "headroom.csv", "metrics.csv", "statement.html",
         "statement.json"]
+
+
+def test_same_statement_tables_whatever_the_money_unit(runs, tmp_path):
+    """An instance in £bn gives the same department and headroom figures (the statement works
+    in £m inside: units converted at the edge)."""
+    from allocator.instance_writer import write_instance
+
+    inst = write_instance(load_instance(INSTANCES / "uk_missions"), tmp_path / "bn", unit="gbp_bn")
+    res = solve(load_instance(inst))
+    assert "spend_gbp_bn" in res.allocations.columns
+    bn = impact_statement(res.write(tmp_path / "run_bn"))
+    m = impact_statement(runs["uk"])
+    cols = ["reference_gbp_m", "plan_gbp_m", "change_gbp_m", "change_real_gbp_m"]
+    a = bn.departments.set_index("department")[cols].sort_index()
+    b = m.departments.set_index("department")[cols].sort_index()
+    pd.testing.assert_frame_equal(a, b, rtol=1e-6, atol=0.01)  # CSV keeps 6 decimals: £1k in £bn
+    assert [s for s in bn.summary if "deficit" in s] == [s for s in m.summary if "deficit" in s]
