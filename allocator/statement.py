@@ -125,15 +125,22 @@ def _table(df: pd.DataFrame, id_: str, digits: dict | None = None, signed=(), cl
     return f'<table id="{_e(id_)}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def _svg(fig) -> str:
+def _img(fig, alt: str) -> str:
+    """An <img> of ``fig`` as inline SVG, never drawn wider than its natural size (96 px/inch)."""
+    uri, width = _svg(fig)
+    return f'<img alt="{_e(alt)}" src="{uri}" style="max-width:{int(96 * width)}px">'
+
+
+def _svg(fig) -> tuple[str, float]:
     import io
 
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     fig.savefig(buf, format="svg")
+    width = fig.get_size_inches()[0]
     plt.close(fig)
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii"), width
 
 
 # --------------------------------------------------------------------------- the statement
@@ -158,6 +165,13 @@ class ImpactStatement:
     @property
     def reference_name(self) -> str:
         return "baseline" if self.reference is None else str(self.reference.path.name)
+
+    @property
+    def display(self) -> tuple[float, str]:
+        """(factor from £m, label): £bn for plans of £1bn or more, else £m."""
+        d = self.departments
+        big = len(d) and float(np.nanmax(np.abs(d[f"plan{self.suffix}"].to_numpy(dtype=float)))) >= 1000.0
+        return (1e-3, "£bn") if big else (1.0, "£m")
 
     @property
     def suffix(self) -> str:
@@ -443,7 +457,7 @@ def departments_figure(st: ImpactStatement):
 
     sfx = st.suffix
     d = st.departments.iloc[::-1]
-    k = GBP_BN.get(sfx, 1e-3)
+    k, label = st.display
     fig, ax = plt.subplots(figsize=(10, max(2.5, 0.2 * len(d) + 1.2)))
     y = np.arange(len(d))
     ax.barh(y + 0.2, d[f"change{sfx}"] * k, height=0.4, color="#4393c3", label="cash")
@@ -451,7 +465,7 @@ def departments_figure(st: ImpactStatement):
     ax.set_yticks(y)
     ax.set_yticklabels(d["department"], fontsize=7)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"change in horizon-total spend, £bn (plan − {st.reference_name})")
+    ax.set_xlabel(f"change in horizon-total spend, {label} (plan − {st.reference_name})")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
@@ -489,7 +503,7 @@ def build_html(st: ImpactStatement) -> str:
             else:
                 shown, words = _n(v), unit
             return (f'<div class="card"><div class="v" id="headline-{_e(ident)}" data-value="{_e(v)}">'
-                    f'{_e(shown)}</div><div class="k">{_e(k)} ({_e(words)})</div></div>')
+                    f'{_e(shown)}</div><div class="k">{_e(k)}, {_e(words)}</div></div>')
 
         out.append('<div class="cards" id="headline">' + "".join(card(k, v) for k, v in st.headline.items())
                    + "</div>")
@@ -507,7 +521,7 @@ def build_html(st: ImpactStatement) -> str:
     out.append("</section>")
     if not st.infeasible:
         out.append('<section id="metrics"><h2>Core mission metrics against ' + _e(st.reference_name) + "</h2>")
-        out.append(f'<figure id="fig-metrics"><img alt="core metrics" src="{_svg(metrics_figure(st))}">'
+        out.append(f'<figure id="fig-metrics">{_img(metrics_figure(st), "core metrics")}'
                    "<figcaption>Each core metric under the plan (blue) against the reference (dashed); the "
                    "arrow in each panel marks the direction of good. A shaded band is the uncertainty "
                    "range where the results carry one.</figcaption></figure>")
@@ -525,21 +539,21 @@ def build_html(st: ImpactStatement) -> str:
                 out.append(f"<h3>{_e(name)}</h3>" + _table(df, f"comprehensive-{name}"))
             out.append("</section>")
         out.append(f'<section id="departments"><h2>Departments: change against {_e(st.reference_name)}</h2>')
-        out.append(f'<figure id="fig-departments"><img alt="department changes" src="{_svg(departments_figure(st))}">'
+        out.append(f'<figure id="fig-departments">{_img(departments_figure(st), "department changes")}'
                    "<figcaption>Change in each department's spend over the horizon, cash and real terms "
                    "(prices of the first horizon year).</figcaption></figure>")
-        k = GBP_BN.get(sfx, 1e-3)
+        k, lab = st.display
         dt = pd.DataFrame({"department": st.departments["department"],
-                           f"{st.reference_name} £bn": st.departments[f"reference{sfx}"] * k,
-                           "plan £bn": st.departments[f"plan{sfx}"] * k,
-                           "change, cash £bn": st.departments[f"change{sfx}"] * k,
-                           "change, real £bn": st.departments[f"change_real{sfx}"] * k,
+                           f"{st.reference_name} {lab}": st.departments[f"reference{sfx}"] * k,
+                           f"plan {lab}": st.departments[f"plan{sfx}"] * k,
+                           f"change, cash {lab}": st.departments[f"change{sfx}"] * k,
+                           f"change, real {lab}": st.departments[f"change_real{sfx}"] * k,
                            "change %": st.departments["change_pct"]})
         out.append(_table(dt, "departments-table", digits={c: 1 for c in dt.columns},
-                          signed=("change, cash £bn", "change, real £bn", "change %")))
+                          signed=(f"change, cash {lab}", f"change, real {lab}", "change %")))
         out.append(f'<p class="small">All {len(dt)} departments (and the Mission Fund where it spends); horizon totals.</p></section>')
         out.append('<section id="fiscal"><h2>Headroom against each fiscal rule</h2>')
-        out.append(f'<figure id="fig-headroom"><img alt="fiscal headroom" src="{_svg(headroom_figure(st))}">'
+        out.append(f'<figure id="fig-headroom">{_img(headroom_figure(st), "fiscal headroom")}'
                    "<figcaption>Margin over each rule and envelope in the years it applies; below zero "
                    "would be a breach (higher is better).</figcaption></figure>")
         h = st.headroom.copy()
@@ -548,7 +562,7 @@ def build_html(st: ImpactStatement) -> str:
         piv = piv.sort_index().reset_index()
         piv.columns.name = None
         out.append(_table(piv, "headroom-table", digits={c: 1 for c in piv.columns}))
-        out.append('<p class="small">£bn cash; blank where a rule is not assessed that year.</p></section>')
+        out.append(f'<p class="small">{lab} cash; – where a rule is not assessed that year.</p></section>')
     out.append('<section id="caveats"><h2>Assumptions and caveats</h2><h3>What the weights mean</h3><ul id="weights">'
                + "".join(f"<li>{_e(t)}</li>" for t in st.weights) + "</ul><h3>Caveats</h3><ul>"
                + "".join(f"<li>{_e(t)}</li>" for t in st.caveats) + "</ul></section>")
