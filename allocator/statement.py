@@ -286,8 +286,15 @@ def impact_statement(plan, against=None, title: str | None = None) -> ImpactStat
         st.infeasible.append(f"The run '{bad.path.name}' has no plan: status {bad.summary.get('status')}.")
         inf = bad.summary.get("infeasibility") or {}
         st.infeasible += [x[0].upper() + x[1:] + "." for x in inf.get("sentences") or []]
-        st.summary = [st.infeasible[0], "No impact can be stated until the rules can all be met; the "
-                      "smallest changes to the rules that would allow a plan are listed below."]
+        clash = inf.get("conflict") or inf.get("families")
+        st.summary = [st.infeasible[0]]
+        if clash:
+            st.summary.append("These rules cannot all hold together: " + ", ".join(map(str, clash)) + ".")
+        st.summary.append("No impact can be stated until the rules can all be met; the smallest changes "
+                          "to the rules that would allow a plan are listed below.")
+        st.weights = _weights_in_words(p, inst)
+        st.caveats = ["The relaxations are the smallest total change (in £m) to the rules' limits that "
+                      "would make a plan possible; other combinations of changes may also work."]
         return st
     sfx = st.suffix
     obj = s.get("objective")
