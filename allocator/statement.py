@@ -66,7 +66,7 @@ ul.summary li{margin:.25em 0}
 table{border-collapse:collapse;margin:.4em 0 .9em;font-size:.82em;width:auto}
 th,td{border:1px solid #ccd;padding:.2em .5em;vertical-align:top} th{background:#e4ecf4;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.up{color:#1b7837} td.down{color:#b2182b}
+td.y{white-space:nowrap} td.up{color:#1b7837} td.down{color:#b2182b}
 figure{margin:.6em 0;break-inside:avoid} figure img{width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.8em;color:#444}
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.4em .8em;margin:.6em 0}
@@ -119,6 +119,8 @@ def _table(df: pd.DataFrame, id_: str, digits: dict | None = None, signed=(), cl
                 if c in signed and _isnum(v) and abs(v) > 1e-12:
                     cls += " up" if v > 0 else " down"
                 cells.append(f'<td class="{cls}">{_n(v, digits.get(c, 1), plus=c in signed)}</td>')
+            elif isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}", v):
+                cells.append(f'<td class="y">{_e(v)}</td>')  # a fiscal year: never broken
             else:
                 cells.append(f"<td>{_e('' if v is None else v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -342,6 +344,7 @@ def impact_statement(plan, against=None, title: str | None = None) -> ImpactStat
                           f"{'the baseline' if r is None else 'the reference'}:")
     st.departments = department_changes(p.tables, None if r is None else r.tables)
     dep = st.departments
+    real_deps = dep[dep["department"] != "mission_fund"]
     up = dep[dep[f"change{sfx}"] > 1e-6].head(3)
     down = dep[dep[f"change{sfx}"] < -1e-6].sort_values(f"change{sfx}").head(3)
     if len(up):
@@ -351,8 +354,8 @@ def impact_statement(plan, against=None, title: str | None = None) -> ImpactStat
     if len(down):
         st.summary.append("Largest reductions: " + "; ".join(
             f"{x.department} {_bn(getattr(x, f'change{sfx}'), sfx, True)} ({_bn(getattr(x, f'change_real{sfx}'), sfx, True)})"
-            for x in down.itertuples()) + f". {int((dep[f'change{sfx}'].abs() <= 1e-6).sum())} of "
-            f"{len(dep)} departments are unchanged.")
+            for x in down.itertuples()) + f". {int((real_deps[f'change{sfx}'].abs() <= 1e-6).sum())} of "
+            f"{len(real_deps)} departments are unchanged.")
     st.summary += _rule_sentences(p, sfx)
     st.headroom = _headroom_table(p, r)
     st.comprehensive = _extra_tables(p)
@@ -558,7 +561,9 @@ def build_html(st: ImpactStatement) -> str:
                            "change %": st.departments["change_pct"]})
         out.append(_table(dt, "departments-table", digits={c: 1 for c in dt.columns},
                           signed=(f"change, cash {lab}", f"change, real {lab}", "change %")))
-        out.append(f'<p class="small">All {len(dt)} departments (and the Mission Fund where it spends); horizon totals.</p></section>')
+        n_dep = int((dt["department"] != "mission_fund").sum())
+        mf = " and the Mission Fund" if n_dep < len(dt) else ""
+        out.append(f'<p class="small">All {n_dep} departments{mf}; horizon totals.</p></section>')
         out.append('<section id="fiscal"><h2>Headroom against each fiscal rule</h2>')
         out.append(f'<figure id="fig-headroom">{_img(headroom_figure(st), "fiscal headroom")}'
                    "<figcaption>Margin over each rule and envelope in the years it applies; below zero "
