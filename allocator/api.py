@@ -99,6 +99,23 @@ def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: 
     caps HiGHS's branch-and-bound nodes on a MIP (all-or-nothing business cases): unlike a
     time limit it stops at the same point on any machine; reaching it is reported as an
     iteration limit (status ``iteration_limit``, exit code 3).
+
+    The LP (docs/formulation.md) maximises Σ_m Σ_t w_m δ_{m,t} gain_{m,t}, the discounted,
+    weighted mission gains within the horizon and after it (the 10-year test), subject to
+    every constraint family switched on in ``instance.yaml``. An infeasible instance is a
+    normal result: ``status == "infeasible"`` with ``explanation`` (the smallest relaxation).
+
+    Example (the hand-solved tiny instance, instances/tiny/README.md):
+
+    >>> from allocator import load_instance, solve, tiny_instance_path
+    >>> result = solve(load_instance(tiny_instance_path()))
+    >>> result.status, result.objective, result.objective_in_horizon, result.objective_terminal
+    ('optimal', 184.5, 177.0, 7.5)
+    >>> result.allocations.groupby("department")["spend_gbp_m"].sum().to_dict()
+    {'A': 39.0, 'B': 36.0}
+    >>> top = result.binding.iloc[0]      # the most valuable binding constraint
+    >>> top["constraint"], top["year"], float(top["shadow_price"])
+    ('settlement', '2026-27', 2.5)
     """
     timings = {}
     t0 = time.perf_counter()

@@ -152,6 +152,9 @@ class Appraisal:
             write_csv(self.constraints, tmp / "constraints.csv")
             write_csv(self.missions, tmp / "missions.csv")
             write_json(self.to_dict(), tmp / "appraisal.json")
+            from allocator.dictionary import datapackage_for_folder
+
+            datapackage_for_folder(tmp, "appraise")
         return out
 
 
@@ -458,7 +461,20 @@ def _solve(instance):
 def appraise(instance, plan, *, file: str | None = None, optimise: bool = True) -> Appraisal:
     """Evaluate ``plan`` (a path, or a DataFrame shaped like ``allocations.csv``) for ``instance``
     (an :class:`Instance`, or a built :class:`allocator.modelling.Model` whose user
-    constraints then form the test ``user_constraints``)."""
+    constraints then form the test ``user_constraints``).
+
+    Every constraint row of the LP is checked at the plan (margins in £m, named in words)
+    and the plan's mission value computed, giving the mission test: affordability, mission
+    critical, 10-year test, PIE protection, deliverability (and targets in target mode),
+    plus the gap to the optimal plan when ``optimise``.
+
+    >>> from allocator import load_instance, solve, tiny_instance_path
+    >>> instance = load_instance(tiny_instance_path())
+    >>> a = appraise(instance, solve(instance).allocations)   # the optimal plan itself
+    >>> a.passed, a.mission_value, a.gap
+    (True, 184.5, 0.0)
+    >>> [t.name for t in a.tests]
+    ['affordability', 'mission_critical', 'ten_year', 'pie_protection', 'deliverability']"""
     from allocator.modelling import Model
     from allocator.provenance import command_line, package_versions
 

@@ -100,10 +100,14 @@ def findings(run) -> list[str]:
     unit = s.get("objective_unit", "")
     out = []
     if s.get("objective") is None:
-        out.append(f"No plan: the solve ended '{s.get('status')}'. {s.get('message', '')}")
+        out.append(f"No plan: the solve ended '{s.get('status')}': {_status_text(s)}.")
         inf = s.get("infeasibility") or {}
-        for sent in (inf.get("sentences") or [])[:10]:
-            out.append("To restore feasibility: " + sent + ".")
+        clash = inf.get("conflict") or inf.get("families")
+        if clash:
+            out.append("These rules cannot all hold together: " + ", ".join(map(str, clash)) + ".")
+        if inf.get("sentences"):
+            out.append(f"The smallest relaxation that restores feasibility totals "
+                       f"£{_num(inf.get('total_relaxation_gbp_m'), 1)}m; it is listed below.")
         return out
     sp = run.tables["shadow_prices"].copy()
     targets = sp[sp["constraint"] == "mission_target"]
@@ -126,17 +130,41 @@ def findings(run) -> list[str]:
         if rows.empty:
             continue
         b = rows[rows["is_binding"] & (rows["shadow_price"] > 0)]
-        if len(b):
+        if fam == "del_envelope":  # each category on its own: both envelopes can bind
+            fis = run.tables["fiscal"]
+            for cat, bc in rows[rows["is_binding"]].groupby("category", sort=True):
+                env = next((c for c in fis.columns if c.startswith(f"{cat[0]}del_envelope_gbp")), None)
+                if env is not None and (fis[env].abs() < 1e-9).all():
+                    continue  # no envelope of this category (nothing to spend)
+                priced = bc[bc["shadow_price"] > 0]
+                text = (f"The {cat} DEL envelope binds in {_year_ranges(list(bc['year']), years)} "
+                        "(it is fully spent)")
+                if len(priced):
+                    top = priced.sort_values("shadow_price", ascending=False).iloc[0]
+                    text += (f"; £1bn more {cat} envelope in {top['year']} would add about "
+                             f"{_num(1000 * top['shadow_price'])} {unit} of mission value (marginal rate)")
+                out.append(text + ".")
+            if rows["is_binding"].any():
+                continue
+        if fam != "del_envelope" and len(b):
             top = b.sort_values("shadow_price", ascending=False).iloc[0]
-            what = words if fam != "del_envelope" else f"the {top['category']} DEL envelope"
             out.append(
-                f"{what[0].upper() + what[1:]} binds in {_year_ranges(list(b['year']), years)}; "
-                f"£1bn more {room if fam != 'del_envelope' else 'envelope'} in {top['year']} would add "
+                f"{words[0].upper() + words[1:]} binds in {_year_ranges(list(b['year']), years)}; "
+                f"£1bn more {room} in {top['year']} would add "
                 f"about {_num(1000 * top['shadow_price'])} {unit} of mission value (marginal rate).")
         else:
             i = rows["slack"].astype(float).idxmin()
             out.append(f"{words[0].upper() + words[1:]} does not bind: its smallest margin is "
                        f"£{_num(rows.loc[i, 'slack'] / 1000, 1)}bn, in {rows.loc[i, 'year']}.")
+    f = run.tables["fiscal"]
+    cb_col = next((c for c in f.columns if c.startswith("current_balance_gbp")), None)
+    if cb_col is not None:
+        deficit = f[f[cb_col] < -1e-6]
+        scale = 1e-3 if cb_col.endswith("_gbp_m") else (1.0 if cb_col.endswith("_gbp_bn") else 1e-9)
+        if len(deficit):
+            out.append("The current budget is in deficit in " + ", ".join(
+                f"{y} (−£{_num(abs(v) * scale, 1)}bn)" for y, v in zip(deficit["year"], deficit[cb_col]))
+                + "; the stability rule is assessed only in its target years.")
     b = binding_frame(run.tables["shadow_prices"], top=1)
     if len(b):
         r = b.iloc[0]
@@ -189,6 +217,30 @@ def department_table(run) -> pd.DataFrame:
                         f"{years[-1]} £m": piv[years[-1]].to_numpy(),
                         "horizon total £m": piv.sum(axis=1).to_numpy()})
     return out.sort_values("horizon total £m", ascending=False).reset_index(drop=True)
+
+
+def _impact_sections(run) -> str:
+    """Change against baseline by department (cash and real), the weights in words and the
+    caveats: the same text as the mission impact statement (allocator/statement.py)."""
+    from allocator.statement import impact_statement
+
+    st = impact_statement(run)
+    sfx = st.suffix
+    k = {"_gbp_m": 1.0, "_gbp_bn": 1000.0, "_gbp": 1e-6}.get(sfx, 1.0)
+    d = st.departments
+    dt = pd.DataFrame({"department": d["department"], "baseline £m": d[f"reference{sfx}"] * k,
+                       "plan £m": d[f"plan{sfx}"] * k, "change, cash £m": d[f"change{sfx}"] * k,
+                       "change, real £m": d[f"change_real{sfx}"] * k, "change %": d["change_pct"]})
+    out = ["<h2>Change against baseline by department (horizon total)</h2>",
+           _table(dt, num_cols=list(dt.columns[1:]), digits=0, id_="department-changes"),
+           "<p class=\"sub\">Baseline: each department's programmes at their baseline spend (no "
+           "change in policy); real terms at the prices of the first horizon year. "
+           f"All {len(dt)} rows shown.</p>",
+           "<h2>What the weights mean</h2><ul id=\"weights\">" +
+           "".join(f"<li>{_e(t)}</li>" for t in st.weights) + "</ul>",
+           "<h2>Assumptions and caveats</h2><ul id=\"caveats\">" +
+           "".join(f"<li>{_e(t)}</li>" for t in st.caveats) + "</ul>"]
+    return "\n".join(out)
 
 
 def _status_text(s: dict) -> str:
@@ -255,7 +307,12 @@ def build_html(run, progress=None) -> str:
         parts.append("<h2>Allocation by department (cash £m)</h2>")
         dt = department_table(run)
         parts.append(_table(dt, num_cols=list(dt.columns[1:]), digits=0, id_="departments"))
+        parts.append(_impact_sections(run))
     elif "infeasibility" in run.tables:
+        inf = s.get("infeasibility") or {}
+        if inf.get("sentences"):
+            parts.append("<h2>To restore feasibility</h2><ol id=\"relaxations\">" + "".join(
+                f"<li>{_e(t[0].upper() + t[1:])}.</li>" for t in inf["sentences"]) + "</ol>")
         parts.append("<h2>Smallest relaxation that restores feasibility</h2>")
         parts.append(_table(run.tables["infeasibility"], num_cols=["relaxation_gbp_m"], id_="infeasibility"))
     solver = s.get("solver") or {}

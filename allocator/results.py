@@ -15,6 +15,29 @@ TABLE_FILES = ("allocations", "departments", "missions", "fiscal", "shadow_price
 
 @dataclass
 class Result:
+    """The outcome of :func:`allocator.solve`: status, objective, tables and provenance.
+
+    ``status`` is one of optimal, infeasible, unbounded, time_limit, iteration_limit,
+    check_failed, error (``ok`` is True only for optimal). ``objective`` is the mission
+    value (``objective_unit``: £m-equivalent with monetised weights), split into
+    ``objective_in_horizon`` and ``objective_terminal``. ``tables`` holds ``allocations``,
+    ``departments``, ``missions``, ``fiscal`` and ``shadow_prices`` (pandas DataFrames,
+    also as properties; every column is described in docs/outputs.md); ``binding`` the
+    binding constraints in words; ``explanation`` the smallest relaxation when infeasible.
+    :meth:`write` saves the tables, ``summary.json`` and ``datapackage.json``.
+
+    >>> import tempfile
+    >>> from allocator import load_instance, solve, tiny_instance_path
+    >>> result = solve(load_instance(tiny_instance_path()))
+    >>> result.ok, result.objective_unit
+    (True, 'priority points (unitless weights)')
+    >>> sorted(result.tables)
+    ['allocations', 'departments', 'fiscal', 'missions', 'shadow_prices']
+    >>> folder = result.write(tempfile.mkdtemp() + "/run")
+    >>> sorted(p.name for p in folder.iterdir())[:3]
+    ['allocations.csv', 'datapackage.json', 'departments.csv']
+    """
+
     status: str  # optimal | infeasible | unbounded | time_limit | error
     instance_name: str
     weights_kind: str
@@ -83,8 +106,11 @@ class Result:
                                                          errors="ignore").to_dict(orient="records")
         return d
 
-    def write(self, out: str | Path) -> Path:
-        """Write summary.json and the result tables atomically into folder ``out``."""
+    def write(self, out: str | Path, parquet: bool = False) -> Path:
+        """Write summary.json, the result tables (CSV; also Parquet with ``parquet=True``, which
+        needs pyarrow: ``pip install 'allocator[parquet]'``) and ``datapackage.json`` (their
+        column dictionary, docs/outputs.md) atomically into folder ``out``."""
+        from allocator.dictionary import write_datapackage
         import time
 
         t0 = time.perf_counter()
@@ -95,6 +121,15 @@ class Result:
                     write_csv(self.tables[name], tmp / f"{name}.csv")
             if self.explanation is not None:
                 write_csv(self.explanation.relaxations, tmp / "infeasibility.csv")
+            written = {n: self.tables[n] for n in TABLE_FILES if n in self.tables}
+            if self.explanation is not None:
+                written["infeasibility"] = self.explanation.relaxations
+            if parquet:
+                from allocator.output import write_parquet
+
+                for name, df in written.items():
+                    write_parquet(df, tmp / f"{name}.parquet")
+            write_datapackage(tmp, "solve", written)
             self.timings_s["write"] = round(time.perf_counter() - t0, 6)
             write_json(self.summary_dict(), tmp / "summary.json")
         return out

@@ -314,7 +314,17 @@ class FiscalYear(Strict):
 
 
 class Instance(Strict):
-    """A whole instance: settings plus tables. Validated for cross-references on construction."""
+    """A whole instance: settings plus tables. Validated for cross-references on construction.
+
+    Load one with :func:`allocator.load_instance` (a folder, its ``instance.yaml`` or an
+    ``.xlsx`` workbook) or build one in memory; every field is documented in
+    docs/instance_format.md.
+
+    >>> from allocator import load_instance, tiny_instance_path
+    >>> inst = load_instance(tiny_instance_path())
+    >>> inst.settings.name, [p.id for p in inst.programmes], [d.id for d in inst.departments]
+    ('tiny', ['a1', 'a2', 'b1'], ['A', 'B'])
+    """
 
     settings: InstanceSettings
     departments: list[Department] = Field(min_length=1)

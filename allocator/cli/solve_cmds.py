@@ -27,15 +27,21 @@ def solve(
     excel: bool = typer.Option(False, "--excel", help="Also write OUT/results.xlsx (needs --out)."),
     plots: bool = typer.Option(False, "--plots", help="Also write the plots to OUT/plots/ as PNG "
                                "and SVG (needs --out)."),
+    parquet: bool = typer.Option(False, "--parquet", help="Also write each table as Parquet beside "
+                                 "its CSV (needs --out and pyarrow: pip install 'allocator[parquet]')."),
 ) -> None:
     """Allocate the envelope: solve the mission-weighted LP and report the plan."""
     from allocator import load_instance
     from allocator import solve as run_solve
 
-    if (excel or plots) and out is None:
+    if (excel or plots or parquet) and out is None:
         from allocator.errors import AllocatorError
 
-        raise AllocatorError("--excel and --plots write into the results folder: give --out DIR")
+        raise AllocatorError("--excel, --plots and --parquet write into the results folder: give --out DIR")
+    if parquet:
+        from allocator.output import write_parquet
+
+        write_parquet(None, None)  # raises a clear error now (before solving) when pyarrow is missing
     t_start = time.perf_counter()
     path = resolve_instance(instance)
     t0 = time.perf_counter()
@@ -45,7 +51,7 @@ def solve(
     res.timings_s["load"] = round(load_s, 6)
     res.provenance["instance_path"] = str(Path(path).resolve())  # for `allocator verify`
     if out is not None:
-        res.write(out)
+        res.write(out, parquet=parquet)
         from allocator.cli.tools_cmds import write_extras
 
         write_extras(res, out, excel=excel, plots=plots, quiet=quiet or as_json)

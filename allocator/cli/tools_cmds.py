@@ -183,13 +183,19 @@ def diff(
         t.add_row(r.item, fmt(r.a), fmt(r.b), fmt(r.change))
     console.print(t)
     if len(d.departments):
-        t = Table(title="Allocation by department, horizon total (cash £m)")
+        dep = d.departments
+        moved = dep[dep["change_gbp_m"].abs() > 0.05]
+        still = dep[dep["change_gbp_m"].abs() <= 0.05]
+        t = Table(title=f"Allocation by department, horizon total (cash £m): {len(moved)} of "
+                        f"{len(dep)} changed")
         for c in ("department", "A", "B", "change", "%"):
-            t.add_column(c, justify="left" if c == "department" else "right")
-        for r in d.departments.head(15).itertuples():
+            t.add_column(c, justify="left" if c == "department" else "right", no_wrap=c != "department")
+        for r in moved.itertuples():
             t.add_row(r.department, f"{r.a_gbp_m:,.0f}", f"{r.b_gbp_m:,.0f}", f"{r.change_gbp_m:+,.1f}",
                       "–" if r.change_pct != r.change_pct else f"{r.change_pct:+.1f}")
         console.print(t)
+        if len(still):
+            console.print(f"unchanged (within £0.05m): {', '.join(map(str, still['department']))}")
         t = Table(title="Missions")
         for c in ("mission", "value A", "value B", "change", "final-year gain change"):
             t.add_column(c, justify="left" if c == "mission" else "right")
@@ -205,6 +211,9 @@ def diff(
             for r in h.head(30).itertuples():
                 t.add_row(r.year, r.rule, f"{r.a_gbp_m:,.0f}", f"{r.b_gbp_m:,.0f}", f"{r.change_gbp_m:+,.1f}")
             console.print(t)
+            if len(h) > 30:
+                console.print(f"... and {len(h) - 30} more rule-years that changed (all in "
+                              f"{'headroom.csv with --out' if out is None else f'{out}/headroom.csv'})")
     for n in d.notes:
         console.print(f"note: {n}", style="yellow")
     if out is not None:

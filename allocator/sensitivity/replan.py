@@ -82,6 +82,20 @@ def analyse_triggers(instance: Instance, events, *, years: list[str] | None = No
     ``years`` and ``severity_multipliers`` override the file's ``replan`` grid. Returns a
     :class:`TriggerAnalysis` whose tables say what each shock costs, who absorbs it and
     which rules still hold (or how much relaxation they would need).
+
+    Example: department A's demand rises by 20% from 2027-28 on the tiny instance; the
+    re-plan keeps 2026-27 as settled and loses 27 points of mission value at full severity.
+
+    >>> from allocator import analyse_triggers, load_instance, tiny_instance_path
+    >>> events = {"events": [{"id": "cut", "kind": "demand_shock", "department": "A",
+    ...                       "year": "2027-28", "severity": 0.2, "duration": 2}],
+    ...           "replan": {"years": ["2027-28"], "severity_multipliers": [0, 1]},
+    ...           "tree": {"trigger_year": "2027-28", "scenarios": [
+    ...               {"id": "no_event", "probability": 0.7, "events": []},
+    ...               {"id": "cut", "probability": 0.3, "events": ["cut"]}]}}
+    >>> ta = analyse_triggers(load_instance(tiny_instance_path()), events)
+    >>> ta.replans[["severity_multiplier", "loss"]].values.tolist()
+    [[0.0, 0.0], [1.0, 27.0]]
     """
     import time
 

@@ -129,4 +129,7 @@ def run_sensitivity(instance: Instance, events, out: str | Path, *,
         summary["files"] = sorted([f"{t}.csv" for t in tables] + [p.name for p in written])
         summary["timings_s"]["total"] = round(time.perf_counter() - t_start, 6)
         write_json(summary, tmp / "summary.json")
+        from allocator.dictionary import datapackage_for_folder
+
+        datapackage_for_folder(tmp, "sensitivity")
     return summary

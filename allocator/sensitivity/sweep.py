@@ -212,6 +212,13 @@ def sweep(instance: Instance, parameter_grid: dict | None = None, *, n_jobs: int
     ``effect:<department>``, ``lag_shift_years``, ``headroom_gbp_m``, ``envelope_multiplier``)
     to lists of values (multipliers for weight/effect/envelope). ``n_jobs`` > 1 runs chunks
     on joblib workers. With a :class:`RunLog`, finished units are logged and skipped on resume.
+
+    >>> from allocator import load_instance, sweep, tiny_instance_path
+    >>> sw = sweep(load_instance(tiny_instance_path()), {"discount_rate": [0.02, 0.05]})
+    >>> sw.results[["parameter", "objective"]].round(2).values.tolist()
+    [['base', 184.5], ['discount_rate', 180.47], ['discount_rate', 174.83]]
+    >>> round(float(sw.tornado.loc[0, "swing"]), 2)
+    5.64
     """
     t_start = time.perf_counter()
     instance = to_gbp_m(instance)  # analyses run, and report, in £m whatever the money_unit
