@@ -45,7 +45,8 @@ import pandas as pd
 
 from allocator.errors import AllocatorError, Problem
 from allocator.explain import describe
-from allocator.models.allocation import AllocationModel, build_allocation_model
+from allocator.models.allocation import (AllocationModel, avoided_demand, build_allocation_model,
+                                         effective_activity)
 from allocator.models.data import CATEGORIES
 from allocator.models.objective import mission_gains, piece_coefficients
 from allocator.schema import Instance
@@ -255,7 +256,10 @@ def plan_vector(model: AllocationModel, spend: dict) -> np.ndarray:
         cash[p, t] += v
     q = cash / md.deflator[None, :]
     xb = lp.var_blocks["x"]
-    left = q.copy()
+    left = effective_activity(md, q)  # pieces hold (q + avoided demand) / pressure index
+    vb = lp.var_blocks["avoided_demand"]
+    if vb.size:
+        x[vb.start:vb.start + vb.size] = avoided_demand(md, q)[md.its_targets].ravel()
     for i in range(len(md.piece_prog)):  # pieces of a programme are consecutive, in fill order
         p = md.piece_prog[i]
         take = np.minimum(md.piece_width[i], left[p])

@@ -200,7 +200,7 @@ class ModelSession:
         d = md.delta.copy()
         for m, mid in enumerate(md.missions):
             if missions is None or mid in missions:
-                d[m] = discount_factors(rate, rate, rate, d.shape[1], flat=True)
+                d[m] = discount_factors(rate, rate, rate, d.shape[1], flat=True) * md.persistence
         md.delta = d
         self._push_costs()
 

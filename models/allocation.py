@@ -36,6 +36,7 @@ class Expressions:
     del_total: sp.csr_matrix  # total DEL (limits + Mission Fund), category c: row c*T + t
     ame_saving: sp.csr_matrix  # welfare AME saved in year t (variable part)
     ame_saving_const: np.ndarray  # minus the saving of baseline spend (constant part), (T,)
+    q_need: sp.csr_matrix  # real spend plus avoided demand, q + v = Λ Σ_i x: row p*T + t
 
 
 @dataclass
@@ -85,21 +86,32 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
                       columns=["department", "period", "category"])
     settle = lp.add_variables("settlement", si, 0.0, INF)
     lp.add_variables("psnfl", pd.DataFrame({"year": years}), -INF, INF)  # N_t, used by fiscal_rules
+    V = len(md.its_targets)  # v[r,t]: real £m of target r's demand avoided by prevention (invest to save)
+    vb = lp.add_variables("avoided_demand", pd.DataFrame({
+        "programme": np.repeat(np.array(md.programmes, dtype=object)[md.its_targets], T),
+        "year": np.tile(years, V)}), -INF, INF)
 
     # -- shared expressions ---------------------------------------------------------
     pi = md.deflator
+
+    def grid(a, b):
+        """Row-major (a × T) index grid a[:, None] * T + b[None, :], flattened."""
+        return (np.asarray(a, dtype=int)[:, None] * T + b[None, :]).ravel()
+
     xcols = np.arange(N * T)
-    q_local = _select(md.piece_prog[xcols // T] * T + xcols % T, xcols, 1.0, (P * T, N * T))
-    q = lp.column_matrix(x, q_local)
+    # real spend q[p,t] = Λ[p,t] Σ_i x[i,t] − v[p,t]: the pieces hold effective activity at
+    # first-year demand; Λ is the pressure index; v the demand avoided by prevention (targets only)
+    qrow = md.piece_prog[xcols // T] * T + xcols % T
+    q_local = _select(qrow, xcols, md.pressure.ravel()[qrow], (P * T, N * T))
+    q_gross = lp.column_matrix(x, q_local)
+    vrows = grid(md.its_targets, np.arange(T)) if V else np.zeros(0, dtype=int)
+    v_in_q = lp.column_matrix(vb, _select(vrows, np.arange(V * T), 1.0, (P * T, V * T)))
+    q = (q_gross - v_in_q).tocsr()
     pi_rows = sp.diags(np.tile(pi, P))
     cash = (pi_rows @ q).tocsr()
 
     tt = np.arange(T)
     ones = np.ones  # entry values of selection matrices
-
-    def grid(a, b):
-        """Row-major (a × T) index grid a[:, None] * T + b[None, :], flattened."""
-        return (np.asarray(a, dtype=int)[:, None] * T + b[None, :]).ravel()
 
     owner0 = np.array([o[0] for o in md.prog_owners], dtype=int)
     cat = md.prog_category
@@ -171,9 +183,34 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
                                "subject": np.repeat([md.programmes[p] for p in split], T)})
         lp.add_constraints("funding_balance", A, 0.0, 0.0, labels, structural=True)
 
+    # avoided demand (structural): v[r,t] − Σ_{(s,r)} σ_sr Σ_{τ<=t} ℓ_s[t−τ] q[s,τ]
+    #                                  = − Σ_{(s,r)} σ_sr Σ_{τ<=t} ℓ_s[t−τ] b_s
+    if V:
+        vpos = np.full(P, -1, dtype=int)
+        vpos[md.its_targets] = np.arange(V)
+        rr, tg, taug = (a.ravel() for a in np.meshgrid(np.arange(len(md.its_source)), tt, tt,
+                                                        indexing="ij"))
+        lagk = tg - taug
+        ok = (lagk >= 0) & (lagk <= md.K)
+        rr, tg, taug, lagk = rr[ok], tg[ok], taug[ok], lagk[ok]
+        src = md.its_source[rr]
+        wv = md.its_saving[rr] * md.lag[src, lagk]
+        keep = wv != 0
+        rr, tg, taug, src, wv = rr[keep], tg[keep], taug[keep], src[keep], wv[keep]
+        rowv = vpos[md.its_target[rr]] * T + tg
+        Dq = sp.csr_matrix((wv, (rowv, src * T + taug)), shape=(V * T, P * T)) @ q_gross
+        const_v = np.zeros(V * T)
+        np.subtract.at(const_v, rowv, wv * md.prog_baseline[src])
+        A = lp.column_matrix(vb, sp.identity(V * T, format="csr")) - Dq
+        labels = pd.DataFrame({"year": np.tile(years, V),
+                               "subject": np.repeat([md.programmes[r] for r in md.its_targets], T)})
+        lp.add_constraints("avoided_demand_definition", A, const_v, const_v, labels, structural=True)
+        # spend cannot be negative: q[r,t] >= 0 (for other programmes x >= 0 implies it)
+        lp.add_constraints("spend_non_negative", q[vrows], 0.0, INF, labels, structural=True)
+
     expr = Expressions(q=q.tocsr(), cash=cash, dept_spend=dept_spend, dept_pie=dept_pie,
                        mission_fund=mission_fund.tocsr(), limit=limit.tocsr(), del_total=del_total,
-                       ame_saving=ame_saving, ame_saving_const=const)
+                       ame_saving=ame_saving, ame_saving_const=const, q_need=q_gross.tocsr())
     model = AllocationModel(inst, md, lp, expr)
     for family in FAMILIES:
         family.add(model)
@@ -183,6 +220,23 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
         targets.add(model)
     objective.set_objective(model)
     return model
+
+
+def avoided_demand(md: ModelData, q: np.ndarray) -> np.ndarray:
+    """v[p,t] (P, T) from real spend q (P, T): Σ_{(s,p)} σ_sp Σ_{τ<=t} ℓ_s[t−τ] (q[s,τ] − b_s),
+    zero for programmes that are no invest-to-save target."""
+    v = np.zeros((md.P, md.T))
+    for s_, r, sig in zip(md.its_source, md.its_target, md.its_saving):
+        dq = q[s_] - md.prog_baseline[s_]
+        for k in range(md.K + 1):
+            if md.lag[s_, k]:
+                v[r, k:] += sig * md.lag[s_, k] * dq[:md.T - k]
+    return v
+
+
+def effective_activity(md: ModelData, q: np.ndarray) -> np.ndarray:
+    """e[p,t] = (q[p,t] + v[p,t]) / Λ[p,t]: real £m of first-year service per head of need."""
+    return (q + avoided_demand(md, q)) / md.pressure
 
 
 DECISION_BLOCKS = ("x", "funding", "mission_fund", "settlement")
