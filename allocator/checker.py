@@ -24,8 +24,14 @@ code) and lists every violation:
     N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t) + A^K_t − R_t + O_t
     investment_rule: N_t − (Y_t / Y_{t−1}) N_{t−1} <= −H
     business_case: an all-or-nothing programme spends b_p every year or C_p every year
-    objective: Σ_m w_m Σ_t δ[m,t] Σ_p Σ_k ℓ_p[k] (R_pm(q[p,t−k]) − R_pm(b_p)),  R_pm the
-               concave response (segments filled in order), δ the Green Book schedule
+    Λ[p,t] = Π_{1<=j<=t} (1 + g[p,j])        (pressures.csv; 1 in the first year)
+    v[r,t] = Σ_s σ_sr Σ_τ ℓ_s[t−τ] (q[s,τ] − b_s)   (invest_to_save.csv: avoided demand)
+    e[p,t] = (q[p,t] + v[p,t]) / Λ[p,t]       effective activity (= q without pressures)
+    demand_floor: q[r,t] + v[r,t] >= F_r Λ[r,t]     (programmes with demand_floor_gbp_m)
+    objective: Σ_m w_m Σ_t θ_t δ[m,t] Σ_p Σ_k ℓ_p[k] (R_pm(e[p,t−k]) − R_pm(b_p)),  R_pm the
+               concave response (segments filled in order), δ the Green Book schedule, θ_t the
+               persistence factor: 1 in the horizon, (1 − fade)^(t−T+1) after it, 0 beyond
+               terminal_years
 
 and the tables' own totals (department spend, DEL totals, PSNFL) are compared with the
 recomputed ones. A violation is reported when it exceeds a tolerance relative to the
@@ -251,6 +257,34 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                        f"{[round(float(v), 6) for v in q[pid]]} is neither the baseline "
                        f"{p.baseline_gbp_m} nor the cap {p.cap_gbp_m} in every year")
 
+    # ---------------------------------------------------------------- pressures, avoided demand
+    lag = defaultdict(dict)
+    for lw in inst.lag_profiles:
+        lag[lw.profile][lw.lag] = lw.weight
+    growth = {pid: np.zeros(T) for pid in progs}
+    for r in inst.pressures:
+        for t in range(pos[r.first_year], pos[r.last_year] + 1):
+            growth[r.programme][t] += r.growth_per_year
+    press = {pid: np.cumprod(1.0 + growth[pid]) for pid in progs}
+    avoided = {pid: np.zeros(T) for pid in progs}
+    for r in inst.invest_to_save:
+        b = progs[r.programme].baseline_gbp_m
+        for tau in range(T):
+            for k, w in lag[progs[r.programme].lag_profile].items():
+                if tau + k < T and w:
+                    avoided[r.target][tau + k] += r.saving_per_gbp_m * w * (q[r.programme][tau] - b)
+    if on.demand_floors:
+        for pid, p in progs.items():
+            if p.demand_floor_gbp_m is None:
+                continue
+            n = max(1, max(nrows[(pid, t)] for t in range(T)))
+            for t in range(T):
+                need = p.demand_floor_gbp_m * press[pid][t]
+                c.ge("demand_floor", years[t], pid, q[pid][t] + avoided[pid][t], need, need, n + 20,
+                     lambda: f"real spend {q[pid][t]:.6f} plus avoided demand {avoided[pid][t]:.6f} "
+                     f"is below the demand-led minimum {need:.6f}")
+    activity = {pid: (q[pid] + avoided[pid]) / press[pid] for pid in progs}
+
     # ---------------------------------------------------------------- departments
     lim = np.full((len(dept_ids), 2, T), np.nan)
     dtab = {}
@@ -332,9 +366,6 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                      s.mission_fund.min_gbp_m, s.mission_fund.min_gbp_m, n)
 
     # ---------------------------------------------------------------- AME and fiscal rules
-    lag = defaultdict(dict)
-    for lw in inst.lag_profiles:
-        lag[lw.profile][lw.lag] = lw.weight
     sav = np.zeros(T)
     sav_scale = np.zeros(T)
     for pid, p in progs.items():
@@ -387,13 +418,15 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                  N_scale[t] + (Y[t] / Y_prev[t]) * S_prev[t], 100 * (t + 1))
 
     # ---------------------------------------------------------------- objective
-    _objective(c, inst, q, T, lag, objective, objective_in_horizon, objective_terminal,
+    _objective(c, inst, activity, T, lag, objective, objective_in_horizon, objective_terminal,
                max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()))
     return c.report
 
 
 def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objective, obj_in, obj_term,
                rows_per_q: int, cash_spend: float = 0.0) -> None:
+    """``q``: effective activity e[p,t] per programme (real spend when there are no pressures
+    and no avoided demand)."""
     s = inst.settings
     missions = [m.id for m in s.missions]
     M = len(missions)
@@ -402,6 +435,11 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
     delta = np.array([green_book_discount(m.discount_rate if m.discount_rate is not None else dsc.rate,
                                           dsc.rate_after_30, dsc.rate_after_75, T + K,
                                           m.discount_rate is not None) for m in s.missions])
+    per = s.persistence
+    for t in range(T, T + K):  # persistence of effects landing after the horizon
+        after = t - T + 1
+        delta[:, t] *= 0.0 if (per.terminal_years is not None and after > per.terminal_years) \
+            else (1.0 - per.terminal_fade_per_year) ** after
     w = np.array([m.weight for m in s.missions])
     segs = defaultdict(dict)
     for sg in inst.segments:

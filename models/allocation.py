@@ -228,7 +228,7 @@ def avoided_demand(md: ModelData, q: np.ndarray) -> np.ndarray:
     v = np.zeros((md.P, md.T))
     for s_, r, sig in zip(md.its_source, md.its_target, md.its_saving):
         dq = q[s_] - md.prog_baseline[s_]
-        for k in range(md.K + 1):
+        for k in range(min(md.K + 1, md.T)):
             if md.lag[s_, k]:
                 v[r, k:] += sig * md.lag[s_, k] * dq[:md.T - k]
     return v
