@@ -180,6 +180,19 @@ class ComprehensiveMetric(Strict):
     terms: list[MetricTerm] = Field(min_length=1)
     basis: str = Field("", description="Source or ASSUMPTION behind the value and coefficients.")
 
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _terms_from_json(cls, v):
+        """A spreadsheet cell holds the list as JSON text."""
+        if isinstance(v, str):
+            import json
+
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"terms: not valid JSON ({e.msg})") from None
+        return v
+
 
 class StabilityRule(Strict):
     target_years: list[str] = Field(default_factory=list)

@@ -245,10 +245,11 @@ class CycleSimulator:
             col, i = cols[k], self.cut_pieces[k]
             p = md.piece_prog[i]
             d = md.prog_owners[p][0]
-            take = min(x[col], allow_p[p], allow_d[d] / pi, (budget - done) / pi)
+            lam = md.pressure[p, t]  # real spend per unit of the piece (pressure index)
+            take = min(x[col] * lam, allow_p[p], allow_d[d] / pi, (budget - done) / pi)
             if take <= TOL:
                 continue
-            x[col] -= take
+            x[col] -= take / lam
             x[self.settle_col[d, t]] -= take * pi
             allow_p[p] -= take
             allow_d[d] -= take * pi
