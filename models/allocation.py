@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from allocator.schema import Instance
 
 from . import objective
-from .constraints import FAMILIES
+from .constraints import registry
 from .data import CATEGORIES, ModelData, model_data
 from .lp import INF, LinearProgram
 
@@ -37,6 +37,10 @@ class Expressions:
     ame_saving: sp.csr_matrix  # welfare AME saved in year t (variable part)
     ame_saving_const: np.ndarray  # minus the saving of baseline spend (constant part), (T,)
     q_need: sp.csr_matrix  # real spend plus avoided demand, q + v = Λ Σ_i x: row p*T + t
+    avoided_definition: sp.csr_matrix  # v − Σ σ ℓ q of each invest-to-save target: row r*T + t
+    avoided_definition_rhs: np.ndarray  # − Σ σ ℓ b (constant side), (V*T,)
+    funding_balance: sp.csr_matrix  # Σ_d f + g − π q of each split programme: row s*T + t
+    split_programmes: np.ndarray  # programmes paid through funding columns, in row order
 
 
 @dataclass
@@ -168,7 +172,9 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
     np.subtract.at(const, tg, aw * md.prog_baseline[pg])  # in loop order: same sums
     ame_saving = (sp.csr_matrix((aw, (tg, pg * T + taug)), shape=(T, P * T)) @ q).tocsr()
 
-    # Mission Fund funding balance (structural): Σ_d f_pdt + g_pt − π_t q_pt = 0
+    # Mission Fund funding balance (structural; rows added by constraints/funding_balance):
+    # Σ_d f_pdt + g_pt − π_t q_pt = 0
+    fb = sp.csr_matrix((0, lp.n))
     if split:
         spos = np.full(P, -1, dtype=int)
         spos[split] = np.arange(len(split))
@@ -178,13 +184,12 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
             A = A + lp.column_matrix(g, _select(grid(spos[mfa], tt), np.arange(len(mf_progs) * T),
                                                 1.0, (len(split) * T, len(mf_progs) * T)))
         pick = _select(np.arange(len(split) * T), grid(split, tt), 1.0, (len(split) * T, P * T))
-        A = A - pick @ cash
-        labels = pd.DataFrame({"year": np.tile(years, len(split)),
-                               "subject": np.repeat([md.programmes[p] for p in split], T)})
-        lp.add_constraints("funding_balance", A, 0.0, 0.0, labels, structural=True)
+        fb = (A - pick @ cash).tocsr()
 
-    # avoided demand (structural): v[r,t] − Σ_{(s,r)} σ_sr Σ_{τ<=t} ℓ_s[t−τ] q[s,τ]
-    #                                  = − Σ_{(s,r)} σ_sr Σ_{τ<=t} ℓ_s[t−τ] b_s
+    # avoided demand (structural definition, added by models/constraints/avoided_demand.py):
+    #   v[r,t] − Σ_{(s,r)} σ_sr Σ_{τ<=t} ℓ_s[t−τ] q[s,τ] = − Σ_{(s,r)} σ_sr Σ_{τ<=t} ℓ_s[t−τ] b_s
+    const_v = np.zeros(V * T)
+    avoided_def = sp.csr_matrix((V * T, lp.n))
     if V:
         vpos = np.full(P, -1, dtype=int)
         vpos[md.its_targets] = np.arange(V)
@@ -199,25 +204,17 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
         rr, tg, taug, src, wv = rr[keep], tg[keep], taug[keep], src[keep], wv[keep]
         rowv = vpos[md.its_target[rr]] * T + tg
         Dq = sp.csr_matrix((wv, (rowv, src * T + taug)), shape=(V * T, P * T)) @ q_gross
-        const_v = np.zeros(V * T)
         np.subtract.at(const_v, rowv, wv * md.prog_baseline[src])
-        A = lp.column_matrix(vb, sp.identity(V * T, format="csr")) - Dq
-        labels = pd.DataFrame({"year": np.tile(years, V),
-                               "subject": np.repeat([md.programmes[r] for r in md.its_targets], T)})
-        lp.add_constraints("avoided_demand_definition", A, const_v, const_v, labels, structural=True)
-        # spend cannot be negative: q[r,t] >= 0 (for other programmes x >= 0 implies it)
-        lp.add_constraints("spend_non_negative", q[vrows], 0.0, INF, labels, structural=True)
+        avoided_def = (lp.column_matrix(vb, sp.identity(V * T, format="csr")) - Dq).tocsr()
 
     expr = Expressions(q=q.tocsr(), cash=cash, dept_spend=dept_spend, dept_pie=dept_pie,
                        mission_fund=mission_fund.tocsr(), limit=limit.tocsr(), del_total=del_total,
-                       ame_saving=ame_saving, ame_saving_const=const, q_need=q_gross.tocsr())
+                       ame_saving=ame_saving, ame_saving_const=const, q_need=q_gross.tocsr(),
+                       avoided_definition=avoided_def, avoided_definition_rhs=const_v,
+                       funding_balance=fb, split_programmes=np.array(split, dtype=int))
     model = AllocationModel(inst, md, lp, expr)
-    for family in FAMILIES:
+    for family in registry():  # every declared constraint family, in its declared order
         family.add(model)
-    if s.objective.kind == "target_cost":
-        from . import targets
-
-        targets.add(model)
     objective.set_objective(model)
     return model
 
