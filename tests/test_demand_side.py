@@ -148,3 +148,38 @@ def test_flat_real_plan_on_the_default_shows_the_pressures(uk_dir):
     assert -0.05 < m.loc["growth", "gain_final_year"] < 0
     # health: NHS services lose 1 − 1/1.033^9 ≈ 25% of effective activity by 2035-36
     assert m.loc["health", "gain_final_year"] < -0.1
+
+
+def test_demand_side_levers_bite_on_the_default(uk_dir):
+    """On the default, invest to save inside DEL and PIE protection change the optimum (they
+    did not before issue 11), and the persistence fade cuts the terminal value."""
+    base = load_instance(uk_dir)
+    v0 = solve(base, explain=False)
+    no_del = base.model_copy(deep=True)
+    no_del.invest_to_save = []
+    assert v0.objective - solve(no_del, explain=False).objective > 1000  # ≈ 22,391
+    no_pie = base.model_copy(deep=True)
+    no_pie.settings.constraints.pie_share = False
+    no_pie.settings.constraints.pie_department_floor = False
+    assert solve(no_pie, explain=False).objective - v0.objective > 1000  # ≈ 6,058
+    no_fade = base.model_copy(deep=True)
+    no_fade.settings.persistence.terminal_fade_per_year = 0.0
+    assert solve(no_fade, explain=False).objective_terminal > 2 * v0.objective_terminal
+
+
+def test_comprehensive_metrics_follow_the_plan(uk_dir):
+    """metrics.csv: at least two metrics per government mission; an output metric on a
+    statutory service held at its demand floor stays at 100 (the floor is binding), and
+    police officers move with police spend at 13.48 FTE per £m."""
+    inst = load_instance(uk_dir)
+    res = solve(inst, explain=False)
+    m = res.tables["metrics"]
+    per = m.groupby("mission")["metric"].nunique()
+    assert set(per.index) == {m_.group for m_ in inst.settings.missions}
+    assert (per >= 2).all()
+    last = m[m.year == inst.years[-1]].set_index("metric")
+    assert last.loc["send_provision_per_need", "value"] == pytest.approx(100.0, abs=1e-6)
+    q = res.allocations.groupby(["year", "programme"])["real_spend_gbp_m"].sum()
+    y = inst.years[-1]
+    extra = (q[(y, "police_core")] - 11500) + (q[(y, "neighbourhood_policing")] - 1000)
+    assert last.loc["police_officers", "value"] == pytest.approx(146442 + 13.477 * extra, rel=1e-9)
