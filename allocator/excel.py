@@ -510,8 +510,8 @@ def write_results_workbook(result, path: str | Path) -> Path:
     ws.column_dimensions["B"].width = 90
     ws.freeze_panes = "A2"
     tables = result.tables if hasattr(result, "tables") else {}
-    for name in ("allocations", "departments", "missions", "fiscal", "shadow_prices"):
-        if name in tables:
+    for name in ("allocations", "departments", "missions", "metrics", "fiscal", "shadow_prices"):
+        if name in tables and (name != "metrics" or len(tables[name])):
             _write_frame(wb, name, tables[name])
     binding = getattr(result, "binding", None)
     if binding is not None and len(binding):
