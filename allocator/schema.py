@@ -128,6 +128,7 @@ class Constraints(Strict):
     stability_rule: bool = True
     investment_rule: bool = True
     demand_floors: bool = True
+    metric_floors: bool = True
 
 
 class PieRules(Strict):
@@ -179,6 +180,10 @@ class ComprehensiveMetric(Strict):
     baseline_value: float = Field(description="Value at baseline spend and first-year demand.")
     terms: list[MetricTerm] = Field(min_length=1)
     basis: str = Field("", description="Source or ASSUMPTION behind the value and coefficients.")
+    floor: float | None = Field(None, description="Optional floor: the metric must be at least this "
+                                "in every year from floor_from (family metric_floor).")
+    floor_from: FiscalYearLabel | None = Field(None, description="First year the floor applies "
+                                               "(default: the first horizon year).")
 
     @field_validator("terms", mode="before")
     @classmethod

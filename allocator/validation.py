@@ -185,6 +185,9 @@ def check_cross_references(inst: "Instance") -> None:
         if cm.mission not in groups:
             p.append(Problem("instance.yaml", f"field 'comprehensive_metrics[{j}].mission'",
                              cm.mission, "unknown mission"))
+        if cm.floor_from is not None and cm.floor_from not in yset:
+            p.append(Problem("instance.yaml", f"field 'comprehensive_metrics[{j}].floor_from'",
+                             cm.floor_from, f"year is off the horizon {years[0]}..{years[-1]}"))
         for k, term in enumerate(cm.terms):
             if term.programme not in prog_ids:
                 p.append(Problem("instance.yaml",

@@ -37,6 +37,7 @@ class Expressions:
     ame_saving: sp.csr_matrix  # welfare AME saved in year t (variable part)
     ame_saving_const: np.ndarray  # minus the saving of baseline spend (constant part), (T,)
     q_need: sp.csr_matrix  # real spend plus avoided demand, q + v = Λ Σ_i x: row p*T + t
+    activity: sp.csr_matrix  # effective activity e = Σ_i x = (q + v) / Λ: row p*T + t
     avoided_definition: sp.csr_matrix  # v − Σ σ ℓ q of each invest-to-save target: row r*T + t
     avoided_definition_rhs: np.ndarray  # − Σ σ ℓ b (constant side), (V*T,)
     funding_balance: sp.csr_matrix  # Σ_d f + g − π q of each split programme: row s*T + t
@@ -108,6 +109,7 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
     qrow = md.piece_prog[xcols // T] * T + xcols % T
     q_local = _select(qrow, xcols, md.pressure.ravel()[qrow], (P * T, N * T))
     q_gross = lp.column_matrix(x, q_local)
+    activity = lp.column_matrix(x, _select(qrow, xcols, 1.0, (P * T, N * T)))  # e = Σ_i x
     vrows = grid(md.its_targets, np.arange(T)) if V else np.zeros(0, dtype=int)
     v_in_q = lp.column_matrix(vb, _select(vrows, np.arange(V * T), 1.0, (P * T, V * T)))
     q = (q_gross - v_in_q).tocsr()
@@ -209,7 +211,7 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
 
     expr = Expressions(q=q.tocsr(), cash=cash, dept_spend=dept_spend, dept_pie=dept_pie,
                        mission_fund=mission_fund.tocsr(), limit=limit.tocsr(), del_total=del_total,
-                       ame_saving=ame_saving, ame_saving_const=const, q_need=q_gross.tocsr(),
+                       ame_saving=ame_saving, ame_saving_const=const, q_need=q_gross.tocsr(), activity=activity.tocsr(),
                        avoided_definition=avoided_def, avoided_definition_rhs=const_v,
                        funding_balance=fb, split_programmes=np.array(split, dtype=int))
     model = AllocationModel(inst, md, lp, expr)

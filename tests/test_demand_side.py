@@ -183,3 +183,20 @@ def test_comprehensive_metrics_follow_the_plan(uk_dir):
     y = inst.years[-1]
     extra = (q[(y, "police_core")] - 11500) + (q[(y, "neighbourhood_policing")] - 1000)
     assert last.loc["police_officers", "value"] == pytest.approx(146442 + 13.477 * extra, rel=1e-9)
+
+
+def test_metric_floor_hand_solved(tiny_copy):
+    """A floor of 14 on b1's real spend from 2027-28 (a comprehensive input metric): b1 takes
+    2 more of the envelope (2 per £m) from a2 (2.5 per £m) in two years: 184.5 − 2 × 1 = 182.5;
+    the floor's shadow price is 0.5 per unit."""
+    _settings(tiny_copy, comprehensive_metrics=[{
+        "id": "b1_spend", "mission": "wellbeing", "name": "courts real spend", "unit": "real £m",
+        "kind": "input", "baseline_value": 0.0, "floor": 14.0, "floor_from": "2027-28",
+        "terms": [{"programme": "b1", "per_gbp_m": 1.0}]}])
+    res = _solve_checked(tiny_copy)
+    assert res.objective == pytest.approx(182.5, abs=1e-9)
+    sp = res.shadow_prices
+    mf = sp[sp.constraint == "metric_floor"]
+    assert list(mf.year) == ["2027-28", "2028-29"] and np.allclose(mf.shadow_price, 0.5)
+    m = res.tables["metrics"].set_index("year")
+    assert np.allclose(m["value"], [12.0, 14.0, 14.0])
