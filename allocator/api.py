@@ -75,6 +75,7 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
             "allocations": tables.allocations(model, x),
             "departments": tables.departments(model, x),
             "missions": tables.missions(model, x),
+            "metrics": tables.metrics(model, x),
             "fiscal": tables.fiscal(model, x),
             "shadow_prices": tables.shadow_prices(model, out.row_dual, act),
         }

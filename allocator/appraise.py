@@ -35,11 +35,13 @@ policy's words. The mission test (each row family declares its group, ``Rows.tes
 - **affordability**: every DEL envelope, settlement, departmental floor, Mission Fund limit,
   welfare cap and fiscal rule holds (with margins);
 - **mission critical**: discounted mission value Σ_m w_m Σ_t δ_mt gain_mt >= 0 (no worse
-  than continuing baseline spending), reported per mission and per £m spent;
+  than continuing baseline spending, grown with any demand pressures: today's service per
+  head of need), reported per mission and per £m spent;
 - **10-year test**: the value of effects inside the horizon and after it (terminal) are
   both reported; passes if terminal value >= 0 and the total >= 0;
 - **PIE protection**: each department's protected PIE floor and the rising PIE share hold;
-- **deliverability**: programme floors, caps, ramp limits and all-or-nothing business cases hold;
+- **deliverability**: programme floors, caps, ramp limits, statutory demand floors and
+  all-or-nothing business cases hold;
 - **targets** (target mode only): each mission target is reached.
 
 The gap to the optimal plan is (optimal objective − plan objective), both computed from
@@ -60,7 +62,8 @@ import pandas as pd
 from allocator.errors import AllocatorError, Problem
 from allocator.io import instance_sha256
 from allocator.explain import describe
-from allocator.models.allocation import AllocationModel, build_allocation_model
+from allocator.models.allocation import (AllocationModel, avoided_demand, build_allocation_model,
+                                         effective_activity)
 from allocator.models.constraints import row_families
 from allocator.models.data import CATEGORIES
 from allocator.models.family import TEST_GROUPS
@@ -293,7 +296,10 @@ def plan_vector(model: AllocationModel, spend: dict) -> np.ndarray:
         cash[p, t] += v
     q = cash / md.deflator[None, :]
     xb = lp.var_blocks["x"]
-    left = q.copy()
+    left = effective_activity(md, q)  # pieces hold (q + avoided demand) / pressure index
+    vb = lp.var_blocks["avoided_demand"]
+    if vb.size:
+        x[vb.start:vb.start + vb.size] = avoided_demand(md, q)[md.its_targets].ravel()
     for i in range(len(md.piece_prog)):  # pieces of a programme are consecutive, in fill order
         p = md.piece_prog[i]
         take = np.minimum(md.piece_width[i], left[p])
@@ -546,7 +552,8 @@ def appraise(instance, plan, *, file: str | None = None, optimise: bool = True) 
     worse = missions[missions["value"] < -tol]["mission"].tolist()
     mc = TestResult("mission_critical", total >= -tol,
                     (f"{'pass' if total >= -tol else 'FAIL'}: mission value {total:,.1f} {unit} against "
-                     f"continuing baseline spending ({total / total_cash if total_cash else float('nan'):,.4f} "
+                     f"today's service per head of need (baseline spending grown with demand pressures; "
+                     f"{total / total_cash if total_cash else float('nan'):,.4f} "
                      f"per £m spent)" + (f"; missions worse off than baseline: {', '.join(worse)}" if worse else "")),
                     {"mission_value": total, "total_spend_gbp_m": total_cash,
                      "spend_above_baseline_gbp_m": extra_cash,

@@ -17,8 +17,13 @@ violation is listed. This module is the driver:
 - each declared constraint family then checks its own rule: ``Family.check`` in its module
   (``models/constraints/*.py``, e.g. ``programme_cap``: q[p,t] <= cap_p), then any user
   constraints of the run;
-- the objective is recomputed: Σ_m w_m Σ_t δ[m,t] Σ_p Σ_k ℓ_p[k] (R_pm(q[p,t−k]) − R_pm(b_p)),
-  R_pm the concave response (segments filled in order), δ the Green Book schedule.
+- demand pressures and invest to save inside DEL: Λ[p,t] = Π_{1<=j<=t} (1 + g[p,j])
+  (pressures.csv, 1 in the first year); avoided demand v[r,t] = Σ_s σ_sr Σ_τ ℓ_s[t−τ]
+  (q[s,τ] − b_s) (invest_to_save.csv); effective activity e[p,t] = (q[p,t] + v[p,t]) / Λ[p,t]
+  (= q without either);
+- the objective is recomputed: Σ_m w_m Σ_t θ_t δ[m,t] Σ_p Σ_k ℓ_p[k] (R_pm(e[p,t−k]) − R_pm(b_p)),
+  R_pm the concave response (segments filled in order), δ the Green Book schedule, θ_t the
+  persistence factor (1 in the horizon, (1 − fade)^(t−T+1) after it, 0 beyond terminal_years).
 
 A violation is reported when it exceeds a tolerance relative to the magnitudes involved:
 ``rtol · Σ|terms| + n_terms · rounding + atol``.
@@ -152,7 +157,8 @@ class PlanFacts:
     ``cash_total``/``pie_total`` (T,); ``sav`` (T,) AME saving and ``sav_scale``; ``N`` (T,) PSNFL
     from its definition and ``N_scale``; ``F`` fiscal columns (T,); ``pi`` deflators;
     ``nrows[(p, t)]`` allocation rows per programme-year; ``n_alloc`` rows in allocations;
-    ``gains`` mission metric gains recomputed for the objective."""
+    ``gains`` mission metric gains recomputed for the objective; ``pressure[p]`` Λ (T,) and
+    ``avoided[p]`` v (T,): effective activity is (q + v) / Λ."""
 
     inst: Instance
     years: list
@@ -178,6 +184,8 @@ class PlanFacts:
     n_alloc: int
     tables: dict
     gains: np.ndarray  # gain[m, t] (metric units), t = 0..T−1+K, from the concave responses
+    pressure: dict = None  # Λ[p] (T,) pressure index
+    avoided: dict = None  # v[p] (T,) demand avoided by invest to save inside DEL (0 off targets)
 
     @property
     def settings(self):
@@ -343,14 +351,29 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
             c.eq("fiscal_table", years[t], "psnfl_gbp_m", float(fr_row.psnfl_gbp_m), N[t], N_scale[t],
                  100 * (t + 1))
 
+    # ---------------------------------------------------------------- pressures, avoided demand
+    growth = {pid: np.zeros(T) for pid in progs}
+    for r in inst.pressures:
+        for t in range(pos[r.first_year], pos[r.last_year] + 1):
+            growth[r.programme][t] += r.growth_per_year
+    press = {pid: np.cumprod(1.0 + growth[pid]) for pid in progs}
+    avoided = {pid: np.zeros(T) for pid in progs}
+    for r in inst.invest_to_save:
+        b = progs[r.programme].baseline_gbp_m
+        for tau in range(T):
+            for k, w in lag[progs[r.programme].lag_profile].items():
+                if tau + k < T and w:
+                    avoided[r.target][tau + k] += r.saving_per_gbp_m * w * (q[r.programme][tau] - b)
+    activity = {pid: (q[pid] + avoided[pid]) / press[pid] for pid in progs}
+
     # ---------------------------------------------------------------- objective
-    _objective(c, inst, q, T, lag, objective, objective_in_horizon, objective_terminal,
+    _objective(c, inst, activity, T, lag, objective, objective_in_horizon, objective_terminal,
                max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()))
     plan = PlanFacts(inst=inst, years=years, T=T, pos=pos, pi=pi, F=F, progs=progs,
                      dept_ids=dept_ids, q=q, nrows=nrows, dept_spend=dept_spend, dept_pie=dept_pie,
                      mf=mf, lim=lim, del_tot=del_tot, cash_total=cash_total, pie_total=pie_total,
                      sav=sav, sav_scale=sav_scale, N=N, N_scale=N_scale, n_alloc=len(alloc),
-                     tables=tables, gains=c.gains)
+                     tables=tables, gains=c.gains, pressure=press, avoided=avoided)
     # ---------------------------------------------------------------- every declared family
     for family in registry():
         if family.check is not None:
@@ -362,6 +385,8 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
 
 def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objective, obj_in, obj_term,
                rows_per_q: int, cash_spend: float = 0.0) -> None:
+    """``q``: effective activity e[p,t] per programme (real spend when there are no pressures
+    and no avoided demand)."""
     s = inst.settings
     missions = [m.id for m in s.missions]
     M = len(missions)
@@ -370,6 +395,11 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
     delta = np.array([green_book_discount(m.discount_rate if m.discount_rate is not None else dsc.rate,
                                           dsc.rate_after_30, dsc.rate_after_75, T + K,
                                           m.discount_rate is not None) for m in s.missions])
+    per = s.persistence
+    for t in range(T, T + K):  # persistence of effects landing after the horizon
+        after = t - T + 1
+        delta[:, t] *= 0.0 if (per.terminal_years is not None and after > per.terminal_years) \
+            else (1.0 - per.terminal_fade_per_year) ** after
     w = np.array([m.weight for m in s.missions])
     segs = defaultdict(dict)
     for sg in inst.segments:

@@ -516,8 +516,8 @@ def write_results_workbook(result, path: str | Path) -> Path:
     ws.column_dimensions["B"].width = 90
     ws.freeze_panes = "A2"
     tables = result.tables if hasattr(result, "tables") else {}
-    for name in ("allocations", "departments", "missions", "fiscal", "shadow_prices"):
-        if name in tables:
+    for name in ("allocations", "departments", "missions", "metrics", "fiscal", "shadow_prices"):
+        if name in tables and (name != "metrics" or len(tables[name])):
             _write_frame(wb, name, tables[name])
     written = {n: tables[n] for n in ("allocations", "departments", "missions", "fiscal", "shadow_prices")
                if n in tables}

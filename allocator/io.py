@@ -18,8 +18,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InstanceError, Problem
-from allocator.schema import (Department, FiscalYear, Instance, InstanceSettings, LagWeight,
-                              Programme, Segment)
+from allocator.schema import (Department, FiscalYear, Instance, InstanceSettings, InvestToSave,
+                              LagWeight, Pressure, Programme, Segment)
 
 #: table name -> (file name, row model, required? )
 TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
@@ -28,6 +28,8 @@ TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
     "segments": ("segments.csv", Segment, False),
     "lag_profiles": ("lags.csv", LagWeight, True),
     "fiscal": ("fiscal.csv", FiscalYear, True),
+    "pressures": ("pressures.csv", Pressure, False),
+    "invest_to_save": ("invest_to_save.csv", InvestToSave, False),
 }
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # bounds that keep a hostile or mistaken file from exhausting memory (clear errors instead)

@@ -10,7 +10,9 @@ instance's unit (``spend_gbp_m`` → ``spend_gbp_bn``). With f = £m per instanc
     money_£m       = f · money                  (every field named *_gbp_m)
     gain_per_£m    = gain_per_unit / f          (segments.gain_per_gbp_m: per unit of money)
     weight_£m      = f · weight                 (monetised weights only: money per metric unit-year)
-    ame_saving_per_gbp_m, shares, deflators     unchanged (ratios)
+    ame_saving_per_gbp_m, saving_per_gbp_m (invest_to_save.csv), shares, deflators, pressure
+    growth rates                                  unchanged (ratios)
+    comprehensive_metrics[].terms[].per_gbp_m    = per_unit / f  (metric units per money)
 
 and back: objective / k, shadow prices · f / k, with k = f when the objective is money
 (monetised weights, or target mode, whose objective is minus cash spend) and k = 1 when it
@@ -41,8 +43,9 @@ from allocator.schema import Instance
 
 UNIT_FACTORS = {"gbp_m": 1.0, "gbp_bn": 1000.0, "gbp": 1e-6}
 UNIT_LABELS = {"gbp_m": "£m", "gbp_bn": "£bn", "gbp": "£"}
-RATIO_FIELDS = {"ame_saving_per_gbp_m", "breach_penalty_per_gbp_m"}  # money (or value) per money
-PER_MONEY_FIELDS = {"gain_per_gbp_m"}  # metric units per unit of money
+RATIO_FIELDS = {"ame_saving_per_gbp_m", "breach_penalty_per_gbp_m",
+                "saving_per_gbp_m"}  # money (or value) per money
+PER_MONEY_FIELDS = {"gain_per_gbp_m", "per_gbp_m"}  # metric units per unit of money
 MONEY_SUFFIX = re.compile(r"_gbp_m$")
 
 # thresholds for the warnings

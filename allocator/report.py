@@ -198,12 +198,31 @@ def mission_table(run) -> pd.DataFrame:
     rows = []
     for mid, d in m.groupby("mission", sort=False):
         e = inside[(inside["mission"] == mid) & (inside["year"] == last)].iloc[0]
-        rows.append({"mission": mid, "metric": f"{e['metric']} ({e['unit']})",
+        rows.append({"mission": mid,
+                     **({"government mission": e["government_mission"]} if "government_mission" in e else {}),
+                     "metric": f"{e['metric']} ({e['unit']})",
                      f"baseline {last}": e["baseline_value"], f"plan {last}": e["value"],
                      "gain": e["gain"], "value in horizon": d.loc[d["in_horizon"].astype(str).str.lower() == "true",
                                                                   "discounted_value"].sum(),
                      "value after horizon": d.loc[d["in_horizon"].astype(str).str.lower() != "true",
                                                   "discounted_value"].sum()})
+    return pd.DataFrame(rows)
+
+
+def metrics_table(run) -> pd.DataFrame:
+    """Comprehensive metrics: first and last horizon year, one row per metric (empty if none)."""
+    m = run.tables.get("metrics")
+    if m is None or not len(m):
+        return pd.DataFrame()
+    years = sorted(m["year"].unique())
+    first, last = years[0], years[-1]
+    rows = []
+    for mid, d in m.groupby("metric", sort=False):
+        a = d[d["year"] == first].iloc[0]
+        b = d[d["year"] == last].iloc[0]
+        rows.append({"mission": a["mission"], "metric": f"{a['name']} ({a['unit']})", "kind": a["kind"],
+                     "baseline": a["baseline_value"], f"plan {first}": a["value"],
+                     f"plan {last}": b["value"]})
     return pd.DataFrame(rows)
 
 
@@ -290,9 +309,14 @@ def build_html(run, progress=None) -> str:
                 progress(name)
         parts.append("<h2>Missions</h2>")
         mt = mission_table(run)
-        parts.append(_table(mt, num_cols=[c for c in mt.columns if c not in ("mission", "metric")],
+        parts.append(_table(mt, num_cols=[c for c in mt.columns if c not in ("mission", "metric", "government mission")],
                             digits=3, id_="missions"))
         parts.append(f"<p class=\"sub\">Value columns in {_e(unit)}, discounted.</p>")
+        ct = metrics_table(run)
+        if len(ct):
+            parts.append("<h2>Comprehensive metrics (inputs and outputs)</h2>")
+            parts.append(_table(ct, num_cols=[c for c in ct.columns if c.startswith(("baseline", "plan"))],
+                                digits=1, id_="metrics"))
         parts.append("<h2>Fiscal headroom (cash £m; below zero = breach)</h2>")
         h = headroom_frame(run.tables["fiscal"])
         parts.append(_table(h, num_cols=list(h.columns[1:]), digits=0, id_="headroom"))

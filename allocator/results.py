@@ -11,6 +11,7 @@ from allocator.explain import InfeasibilityReport
 from allocator.output import atomic_dir, write_csv, write_json
 
 TABLE_FILES = ("allocations", "departments", "missions", "fiscal", "shadow_prices")
+OPTIONAL_TABLE_FILES = ("metrics",)  # comprehensive input/output metrics (empty without any)
 
 
 @dataclass
@@ -116,7 +117,7 @@ class Result:
         t0 = time.perf_counter()
         out = Path(out)
         with atomic_dir(out) as tmp:
-            for name in TABLE_FILES:
+            for name in (*TABLE_FILES, *OPTIONAL_TABLE_FILES):
                 if name in self.tables:
                     write_csv(self.tables[name], tmp / f"{name}.csv")
             if self.explanation is not None:

@@ -92,6 +92,12 @@ class Mission(Strict):
     discount_rate: float | None = Field(None, ge=0.0, le=0.5,
                                         description="Overrides the STPR (e.g. 0.015 for health).")
     weight_basis: str = Field("", description="How the weight was derived.")
+    government_mission: str = Field("", description="The government mission this core metric "
+                                    "belongs to (e.g. 'opportunity'); empty = the metric's own id.")
+
+    @property
+    def group(self) -> str:
+        return self.government_mission or self.id
 
 
 class Weights(Strict):
@@ -121,6 +127,8 @@ class Constraints(Strict):
     welfare_cap: bool = True
     stability_rule: bool = True
     investment_rule: bool = True
+    demand_floors: bool = True
+    metric_floors: bool = True
 
 
 class PieRules(Strict):
@@ -139,6 +147,56 @@ class MissionFundRules(Strict):
     max_share_of_del: float = Field(0.0, ge=0.0, le=1.0,
                                     description="Mission Fund size <= this share of total DEL.")
     min_gbp_m: float = Field(0.0, ge=0.0, description="Mission Fund at least this (cash £m/yr).")
+
+
+class Persistence(Strict):
+    """How effects that land after the horizon are counted (the 10-year test's terminal value)."""
+
+    terminal_fade_per_year: float = Field(
+        0.0, ge=0.0, le=1.0, description="An effect landing s >= 1 years after the horizon counts "
+        "(1 - fade)^s of its size (0 = no fade, 1 = truncated at the horizon).")
+    terminal_years: int | None = Field(
+        None, ge=0, le=200, description="Effects landing more than this many years after the horizon "
+        "count zero (empty = no truncation).")
+    basis: str = Field("", description="Why this persistence assumption.")
+
+
+class MetricTerm(Strict):
+    programme: str
+    per_gbp_m: float = Field(description="Metric units per real £m of the programme's spend "
+                             "(basis real_spend) or effective activity (basis activity) above baseline.")
+    basis: Literal["real_spend", "activity"] = Field(
+        "real_spend", description="real_spend: q − b (an input); activity: effective activity "
+        "(q + avoided demand)/pressure index − b (an output per unit of need).")
+
+
+class ComprehensiveMetric(Strict):
+    id: str = Field(min_length=1)
+    mission: str = Field(description="Government mission it reports on (a missions[].government_mission "
+                         "or mission id).")
+    name: str
+    unit: str
+    kind: Literal["input", "output"]
+    baseline_value: float = Field(description="Value at baseline spend and first-year demand.")
+    terms: list[MetricTerm] = Field(min_length=1)
+    basis: str = Field("", description="Source or ASSUMPTION behind the value and coefficients.")
+    floor: float | None = Field(None, description="Optional floor: the metric must be at least this "
+                                "in every year from floor_from (family metric_floor).")
+    floor_from: FiscalYearLabel | None = Field(None, description="First year the floor applies "
+                                               "(default: the first horizon year).")
+
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _terms_from_json(cls, v):
+        """A spreadsheet cell holds the list as JSON text."""
+        if isinstance(v, str):
+            import json
+
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"terms: not valid JSON ({e.msg})") from None
+        return v
 
 
 class StabilityRule(Strict):
@@ -219,6 +277,9 @@ class InstanceSettings(Strict):
     mission_fund: MissionFundRules = Field(default_factory=MissionFundRules)
     fiscal_rules: FiscalRules
     solver: SolverOptions = Field(default_factory=SolverOptions)
+    persistence: Persistence = Field(default_factory=Persistence)
+    comprehensive_metrics: list[ComprehensiveMetric] = Field(
+        default_factory=list, description="Input and output indicators computed from the plan.")
     objective: Objective = Field(default_factory=Objective,
                                  description="value (default) or target_cost with mission targets.")
     # Sections read by other capabilities (cycles, sensitivity) are kept as plain data here
@@ -267,6 +328,9 @@ class Programme(Strict):
     all_or_nothing: bool = Field(False, description="A business case decided once for the horizon: "
                                  "real spend is either the baseline or the cap every year (makes "
                                  "the model a MIP).")
+    demand_floor_gbp_m: float | None = Field(
+        None, ge=0, description="Statutory demand-led minimum, real £m at first-year demand: real "
+        "spend plus avoided demand must cover it times the pressure index each year (empty = none).")
 
     @model_validator(mode="after")
     def _floor_cap(self) -> "Programme":
@@ -294,6 +358,23 @@ class LagWeight(Strict):
     profile: str
     lag: int = Field(ge=0, le=100)
     weight: float = Field(ge=0, le=1)
+
+
+class Pressure(Strict):
+    programme: str
+    first_year: FiscalYearLabel = Field(description="First year whose growth this row sets.")
+    last_year: FiscalYearLabel = Field(description="Last year whose growth this row sets.")
+    growth_per_year: float = Field(ge=-0.5, le=1.0, description="Real growth, from the year before, "
+                                   "of the spend needed to keep the programme's service per head of need.")
+    basis: str = Field("", description="Source or ASSUMPTION.")
+
+
+class InvestToSave(Strict):
+    programme: str = Field(description="Prevention programme whose spend above baseline saves.")
+    target: str = Field(description="Programme whose future demand falls.")
+    saving_per_gbp_m: float = Field(ge=0, description="Real £m of the target's demand avoided per "
+                                    "real £m above baseline, spread by the programme's lag profile.")
+    basis: str = Field("", description="Source or ASSUMPTION.")
 
 
 class FiscalYear(Strict):
@@ -332,6 +413,8 @@ class Instance(Strict):
     segments: list[Segment] = Field(default_factory=list)
     lag_profiles: list[LagWeight] = Field(min_length=1)
     fiscal: list[FiscalYear] = Field(min_length=1)
+    pressures: list[Pressure] = Field(default_factory=list)
+    invest_to_save: list[InvestToSave] = Field(default_factory=list)
 
     @property
     def years(self) -> list[str]:

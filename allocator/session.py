@@ -312,7 +312,7 @@ class ModelSession:
         d = md.delta.copy()
         for m, mid in enumerate(md.missions):
             if missions is None or mid in missions:
-                d[m] = discount_factors(rate, rate, rate, d.shape[1], flat=True)
+                d[m] = discount_factors(rate, rate, rate, d.shape[1], flat=True) * md.persistence
                 self._rates[mid] = float(rate)
         md.delta = d
         self._push_costs()

@@ -102,11 +102,44 @@ def missions(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
                 continue
             base = mission.baseline_value + mission.baseline_trend_per_year * t
             rows.append(dict(
-                year=_label(md, t), mission=mission.id, metric=mission.metric,
+                year=_label(md, t), mission=mission.id, government_mission=mission.group,
+                metric=mission.metric,
                 unit=mission.metric_unit, baseline_value=base, value=base + sign * gains[m, t],
                 gain=gains[m, t], in_horizon=t < md.T,
                 discounted_value=md.weight[m] * md.delta[m, t] * gains[m, t]))
     return pd.DataFrame(rows)
+
+
+def metrics(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
+    """Comprehensive (input/output) metrics, one row per (metric, year):
+
+        value[c,t] = baseline_c + Σ_terms κ · (z[p,t] − b_p)
+
+    z = real spend q[p,t] for a ``real_spend`` term (an input, e.g. officers funded), or the
+    effective activity e[p,t] = Σ_i x[i,t] = (q[p,t] + v[p,t]) / Λ[p,t] for an ``activity``
+    term (an output per unit of need, which pressures erode)."""
+    md, inst = model.data, model.instance
+    cms = inst.settings.comprehensive_metrics
+    cols = ["year", "mission", "metric", "name", "unit", "kind", "baseline_value", "value", "change"]
+    if not cms:
+        return pd.DataFrame(columns=cols)
+    q = programme_spend_real(model, x)
+    xv = _block(model, x, "x").reshape(-1, md.T)
+    e = np.zeros((md.P, md.T))
+    np.add.at(e, md.piece_prog, xv)
+    pos = {p: i for i, p in enumerate(md.programmes)}
+    rows = []
+    for cm in cms:
+        change = np.zeros(md.T)
+        for term in cm.terms:
+            p = pos[term.programme]
+            z = q[p] if term.basis == "real_spend" else e[p]
+            change += term.per_gbp_m * (z - md.prog_baseline[p])
+        for t in range(md.T):
+            rows.append(dict(year=md.years[t], mission=cm.mission, metric=cm.id, name=cm.name,
+                             unit=cm.unit, kind=cm.kind, baseline_value=cm.baseline_value,
+                             value=cm.baseline_value + change[t], change=change[t]))
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _label(md, t: int) -> str:
@@ -174,4 +207,4 @@ def row_table(model: AllocationModel) -> pd.DataFrame:
     return model.lp.row_labels()
 
 
-__all__ = ["allocations", "departments", "missions", "fiscal", "shadow_prices", "CATEGORIES"]
+__all__ = ["allocations", "departments", "missions", "metrics", "fiscal", "shadow_prices", "CATEGORIES"]

@@ -123,6 +123,77 @@ def check_cross_references(inst: "Instance") -> None:
                                  f"programme '{prog}' has {len(ks)} segments for another mission but "
                                  f"{len(rows)} for '{m}'"))
 
+    # demand pressures: known programme, years after the first horizon year, no overlaps
+    covered_years: dict[str, set] = defaultdict(set)
+    for i, pr in enumerate(inst.pressures):
+        if pr.programme not in prog_ids:
+            p.append(Problem("pressures.csv", f"{_row(i)}, field 'programme'", pr.programme,
+                             "unknown programme"))
+            continue
+        bad = False
+        for f in ("first_year", "last_year"):
+            y = getattr(pr, f)
+            if y not in yset:
+                p.append(Problem("pressures.csv", f"{_row(i)}, field '{f}'", y,
+                                 f"year is off the horizon {years[0]}..{years[-1]}"))
+                bad = True
+        if bad:
+            continue
+        if pr.first_year == years[0]:
+            p.append(Problem("pressures.csv", f"{_row(i)}, field 'first_year'", pr.first_year,
+                             "growth is from the year before; the first horizon year is the base "
+                             "(baseline spend meets its demand), so start from the second year"))
+            continue
+        a, b = years.index(pr.first_year), years.index(pr.last_year)
+        if b < a:
+            p.append(Problem("pressures.csv", f"{_row(i)}, field 'last_year'", pr.last_year,
+                             "last_year is before first_year"))
+            continue
+        span = set(range(a, b + 1))
+        if span & covered_years[pr.programme]:
+            p.append(Problem("pressures.csv", f"{_row(i)}, field 'first_year'", pr.first_year,
+                             f"years overlap another row for programme '{pr.programme}'"))
+        covered_years[pr.programme] |= span
+
+    # invest to save inside DEL: known programmes, no chains (a target is never a source)
+    sources = {r.programme for r in inst.invest_to_save}
+    seen_pairs: set = set()
+    for i, r in enumerate(inst.invest_to_save):
+        for f in ("programme", "target"):
+            if getattr(r, f) not in prog_ids:
+                p.append(Problem("invest_to_save.csv", f"{_row(i)}, field '{f}'", getattr(r, f),
+                                 "unknown programme"))
+        if r.target == r.programme:
+            p.append(Problem("invest_to_save.csv", f"{_row(i)}, field 'target'", r.target,
+                             "a programme cannot save its own demand"))
+        elif r.target in sources:
+            p.append(Problem("invest_to_save.csv", f"{_row(i)}, field 'target'", r.target,
+                             "a target cannot itself be a saving programme (no chains)"))
+        if (r.programme, r.target) in seen_pairs:
+            p.append(Problem("invest_to_save.csv", f"{_row(i)}, field 'target'", r.target,
+                             f"pair ({r.programme}, {r.target}) listed twice"))
+        seen_pairs.add((r.programme, r.target))
+
+    # comprehensive metrics: unique ids, known missions and programmes
+    groups = {m.group for m in s.missions} | mission_ids
+    metric_ids: set = set()
+    for j, cm in enumerate(s.comprehensive_metrics):
+        if cm.id in metric_ids:
+            p.append(Problem("instance.yaml", f"field 'comprehensive_metrics[{j}].id'", cm.id,
+                             "duplicate id"))
+        metric_ids.add(cm.id)
+        if cm.mission not in groups:
+            p.append(Problem("instance.yaml", f"field 'comprehensive_metrics[{j}].mission'",
+                             cm.mission, "unknown mission"))
+        if cm.floor_from is not None and cm.floor_from not in yset:
+            p.append(Problem("instance.yaml", f"field 'comprehensive_metrics[{j}].floor_from'",
+                             cm.floor_from, f"year is off the horizon {years[0]}..{years[-1]}"))
+        for k, term in enumerate(cm.terms):
+            if term.programme not in prog_ids:
+                p.append(Problem("instance.yaml",
+                                 f"field 'comprehensive_metrics[{j}].terms[{k}].programme'",
+                                 term.programme, "unknown programme"))
+
     # fiscal table: each horizon year exactly once
     seen_years: Counter = Counter()
     for i, fy in enumerate(inst.fiscal):

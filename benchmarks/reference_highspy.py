@@ -15,7 +15,10 @@ Columns (per programme p: pieces i = its segments in order plus a zero-gain tail
     S[d,k,c] >= 0                 settlement of department d, period k, category c (cash)
     N[t]     free                 PSNFL
 
-with q[p,t] = Σ_i x[p,i,t], limits L[d,c,t] = S[d,k(t),c] π_t/π_k0 and invest-to-save
+    v[r,t]   free                 demand of invest-to-save target r avoided by prevention
+
+with q[p,t] = Λ[p,t] Σ_i x[p,i,t] − v[p,t] (Λ the pressure index, v = 0 off the targets), δ
+including the persistence factor θ after the horizon, limits L[d,c,t] = S[d,k(t),c] π_t/π_k0 and invest-to-save
 savings sav_t = Σ_p a_p π_t Σ_k ℓ_p[k] (q[p,t−k] − b_p). Objective: maximise
 Σ c[p,i,t] x[p,i,t] + const with c[p,i,τ] = Σ_m w_m γ_pim Σ_k ℓ_p[k] δ_m[τ+k] and
 const = −Σ c x̄ (x̄ = the baseline's fill of each piece).
@@ -94,6 +97,22 @@ class ReferenceLP:
         self.delta = np.array([_discount(m.discount_rate if m.discount_rate is not None else dc.rate,
                                          dc.rate_after_30, dc.rate_after_75, T + self.K,
                                          m.discount_rate is not None) for m in s.missions])
+        per = s.persistence  # θ: effects landing j >= 1 years after the horizon count (1-φ)^j, 0 past Y
+        j = np.arange(T + self.K) - T + 1
+        theta = np.where(j <= 0, 1.0, (1.0 - per.terminal_fade_per_year) ** np.maximum(j, 0))
+        if per.terminal_years is not None:
+            theta[j > per.terminal_years] = 0.0
+        self.delta = self.delta * theta[None, :]
+        pix = {prog.id: i for i, prog in enumerate(inst.programmes)}
+        yix = {y: t for t, y in enumerate(self.years)}
+        growth = np.zeros((P, T))
+        for r in inst.pressures:
+            growth[pix[r.programme], yix[r.first_year]:yix[r.last_year] + 1] += r.growth_per_year
+        self.Lam = np.cumprod(1.0 + growth, axis=1)  # Λ[p,t]
+        self.its = [(pix[r.programme], pix[r.target], r.saving_per_gbp_m) for r in inst.invest_to_save]
+        self.targets = sorted({r for _, r, _ in self.its})
+        self.vpos = np.full(P, -1, dtype=int)
+        self.vpos[self.targets] = np.arange(len(self.targets))
         self.w = np.array([m.weight for m in s.missions], dtype=float)
         curves: dict[str, dict[int, list]] = {}
         for sg in inst.segments:
@@ -149,6 +168,8 @@ class ReferenceLP:
         D, Kp = len(self.depts), len(self.periods)
         self.c_s = add(np.zeros(D * Kp * 2), np.full(D * Kp * 2, np.inf))  # S at (d*Kp+k)*2+c
         self.c_n = add(np.full(T, -np.inf), np.full(T, np.inf))
+        V = len(self.targets)
+        self.c_v = add(np.full(V * T, -np.inf), np.full(V * T, np.inf))  # v[r,t] avoided demand
         self.n = n
 
     def _rows(self) -> None:
@@ -161,14 +182,22 @@ class ReferenceLP:
         self.rows = {}
 
         def q_terms(p, t, scale):
-            """Entries of Σ_i scale·x[i,t] over the pieces i of programme p (arrays)."""
+            """Entries of scale·q[p,t] = scale·(Λ[p,t] Σ_i x[i,t] − v[p,t]) (arrays)."""
             p, t = np.atleast_1d(p).astype(int), np.atleast_1d(t).astype(int)
             scale = np.broadcast_to(np.asarray(scale, dtype=float), p.shape)
             reps = counts[p]
             pr = np.repeat(np.arange(len(p)), reps)
             offs = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
             piece = order[np.repeat(first[p], reps) + offs]
-            return pr, self.c_x + piece * T + np.repeat(t, reps), np.repeat(scale, reps)
+            r = pr
+            c = self.c_x + piece * T + np.repeat(t, reps)
+            v = np.repeat(scale * self.Lam[p, t], reps)
+            tg = np.flatnonzero(self.vpos[p] >= 0)
+            if len(tg):
+                r = np.concatenate([r, tg])
+                c = np.concatenate([c, self.c_v + self.vpos[p[tg]] * T + t[tg]])
+                v = np.concatenate([v, -scale[tg]])
+            return r, c, v
 
         def add_rows(name, nrows, lo, hi, entries):
             """entries: list of (row, col, val) arrays."""
@@ -189,6 +218,33 @@ class ReferenceLP:
             self.rows[name] = (start, nrows)
 
         tt = np.arange(T)
+        # avoided demand: v[r,t] − Σ σ ℓ_s[k] q[s,t−k] = −Σ σ ℓ_s[k] b_s (sources are never targets)
+        V = len(self.targets)
+        if V:
+            ent = [(np.arange(V * T), self.c_v + np.arange(V * T), np.ones(V * T))]
+            rhs = np.zeros(V * T)
+            for src, tgt, sig in self.its:
+                for kk in range(min(self.K + 1, T)):
+                    if self.lag[src, kk] == 0:
+                        continue
+                    ts = np.arange(kk, T)
+                    coef = sig * self.lag[src, kk]
+                    r, c, v = q_terms(np.full(len(ts), src), ts - kk, -coef)
+                    ent.append((self.vpos[tgt] * T + ts[r], c, v))
+                    rhs[self.vpos[tgt] * T + ts] -= coef * self.base[src]
+            add_rows("avoided_demand_definition", V * T, rhs, rhs, ent)
+            pg, ty = np.repeat(np.array(self.targets), T), np.tile(tt, V)
+            r, c, v = q_terms(pg, ty, 1.0)
+            add_rows("spend_non_negative", V * T, 0.0, np.inf, [(r, c, v)])
+        # demand floors: q[r,t] + v[r,t] >= F_r Λ[r,t]
+        if getattr(on, "demand_floors", False):
+            ps = np.array([p for p in range(P) if self.progs[p].demand_floor_gbp_m is not None], dtype=int)
+            pg, ty = np.repeat(ps, T), np.tile(tt, len(ps))
+            r, c, v = q_terms(pg, ty, 1.0)
+            keep = c < self.c_v if V else np.ones(len(c), bool)  # q + v: drop the −v entries
+            add_rows("demand_floor", len(pg),
+                     np.array([self.progs[p].demand_floor_gbp_m for p in pg]) * self.Lam[pg, ty],
+                     np.inf, [(r[keep], c[keep], v[keep])])
         # programme floors and caps: q[p,t] >= floor, <= cap
         if on.programme_floors:
             ps = np.array([p for p in range(P) if self.progs[p].floor_gbp_m > 0], dtype=int)

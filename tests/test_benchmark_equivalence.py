@@ -164,7 +164,7 @@ def test_cached_discounting_follows_rate_changes(uk):
     # weights, then a new discount rate, then weights again: the session's reused lagged
     # discount factors must follow the rate change (cold solve of the same instance)
     sess = ModelSession(uk)
-    w = np.array([m.weight for m in uk.settings.missions]) * np.array([1.5, 1.0, 0.8, 1.2, 0.9])
+    w = np.array([m.weight for m in uk.settings.missions]) * np.resize([1.5, 1.0, 0.8, 1.2, 0.9], len(uk.settings.missions))
     sess.set_weights(w)
     sess.solve()
     sess.set_discount_rate(0.05)

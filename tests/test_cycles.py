@@ -32,7 +32,7 @@ def test_no_shocks_no_certainty_every_regime_same_value(uk):
     res = compare_cycles(uk, cycles=[1, 2, 3, 4, 5], paths=2, seed=1, shocks=False, certainty=False,
                          uncertainty={"planning": {"review_cost_gbp_m": 0, "trigger_cost_gbp_m": 0}})
     v = res.paths["net_value_gbp_m"].to_numpy()
-    assert v.min() > 1e5  # a real plan, £m-equivalent
+    assert v.min() > 1e4  # a real plan, £m-equivalent (against today's service per head of need)
     assert v.max() - v.min() <= 1e-6 * v.max()
     assert (res.paths["breaches"] == 0).all() and (res.paths["triggered_reviews"] == 0).all()
     assert res.paths.groupby("regime")["reviews"].first().to_dict() == {

@@ -17,7 +17,8 @@ def uk():
 def test_content(uk):
     inst, _ = uk
     assert len(inst.programmes) >= 60
-    assert 4 <= len(inst.settings.missions) <= 5
+    assert 4 <= len(inst.settings.missions) <= 6
+    assert len({m.group for m in inst.settings.missions}) == 5  # the five government missions
     assert inst.settings.weights.kind == "monetised"
     assert len(inst.years) == 10
     pie_owners = {o for p in inst.programmes if p.pie for o in p.owners}

@@ -107,7 +107,9 @@ class CycleSimulator:
                  | set(lp.var_blocks["mission_fund"].index["programme"]))
         self.cuts_on = s.settlement_profile == "annual" and self.us.absorption.max_in_year_cut_share > 0
         cand = [p for p in range(md.P) if md.programmes[p] not in split and md.prog_category[p] == 0
-                and not md.prog_pie[p] and md.prog_ame_saving[p] == 0]
+                and not md.prog_pie[p] and md.prog_ame_saving[p] == 0
+                and not (s.constraints.demand_floors and np.isfinite(md.prog_demand_floor[p]))]
+        # (statutory demand-led services are not cut in-year: their demand floor must hold)
         self.cut_progs = np.array(cand, dtype=int)
         xb = lp.var_blocks["x"]
         pieces = np.flatnonzero(np.isin(md.piece_prog, self.cut_progs))
@@ -245,10 +247,11 @@ class CycleSimulator:
             col, i = cols[k], self.cut_pieces[k]
             p = md.piece_prog[i]
             d = md.prog_owners[p][0]
-            take = min(x[col], allow_p[p], allow_d[d] / pi, (budget - done) / pi)
+            lam = md.pressure[p, t]  # real spend per unit of the piece (pressure index)
+            take = min(x[col] * lam, allow_p[p], allow_d[d] / pi, (budget - done) / pi)
             if take <= TOL:
                 continue
-            x[col] -= take
+            x[col] -= take / lam
             x[self.settle_col[d, t]] -= take * pi
             allow_p[p] -= take
             allow_d[d] -= take * pi
