@@ -149,6 +149,16 @@ TABLES: dict[str, dict[str, dict[str, tuple[str, str, str]]]] = {
                            "true/false", ""),
             "discounted_value": ("mission value of the year's gain: weight × Green Book discount "
                                  "factor × gain; sums to the objective", OBJ, "positive = better"),
+            "government_mission": ("the government mission the core metric serves (growth, clean "
+                                   "energy, NHS, safer streets, opportunity)", "", ""),
+        },
+        "metrics": {
+            "baseline_value": ("the comprehensive (input/output) metric on the baseline plan",
+                               "the metric's unit (column unit)", ""),
+            "value": ("the comprehensive metric under the plan", "the metric's unit (column unit)", ""),
+            "change": ("value − baseline_value", "the metric's unit (column unit)",
+                       "positive = the metric is higher under the plan (read with its kind and "
+                       "direction; not a gain)"),
         },
         "fiscal": _FISCAL,
         "shadow_prices": {
@@ -489,6 +499,10 @@ INPUT_FIELDS: dict[str, str] = {
     "constraints.pie_department_floor": "true/false: each department funds at least its pie_floor_gbp_m "
                                         "of prevention (PIE)",
     "constraints.pie_share": "true/false: PIE is at least the rising minimum share of programme spend",
+    "constraints.demand_floors": "true/false: statutory demand-led services spend at least their "
+                                 "demand_floor_gbp_m grown by demand (family demand_floor)",
+    "constraints.metric_floors": "true/false: enforce the floors given on comprehensive metrics "
+                                 "(family metric_floor)",
     "constraints.mission_fund": "true/false: the Mission Fund exists, within its size limits and only "
                                 "for eligible cross-cutting programmes",
     "constraints.welfare_cap": "true/false: welfare spending inside the cap stays within welfare_cap_gbp_m",

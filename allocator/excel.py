@@ -519,8 +519,9 @@ def write_results_workbook(result, path: str | Path) -> Path:
     for name in ("allocations", "departments", "missions", "metrics", "fiscal", "shadow_prices"):
         if name in tables and (name != "metrics" or len(tables[name])):
             _write_frame(wb, name, tables[name])
-    written = {n: tables[n] for n in ("allocations", "departments", "missions", "fiscal", "shadow_prices")
-               if n in tables}
+    written = {n: tables[n] for n in ("allocations", "departments", "missions", "metrics", "fiscal",
+                                      "shadow_prices")
+               if n in tables and (n != "metrics" or len(tables[n]))}
     if "allocations" in tables and "departments" in tables:
         from allocator.impact import department_by_year
 

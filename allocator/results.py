@@ -122,7 +122,8 @@ class Result:
                     write_csv(self.tables[name], tmp / f"{name}.csv")
             if self.explanation is not None:
                 write_csv(self.explanation.relaxations, tmp / "infeasibility.csv")
-            written = {n: self.tables[n] for n in TABLE_FILES if n in self.tables}
+            written = {n: self.tables[n] for n in (*TABLE_FILES, *OPTIONAL_TABLE_FILES)
+                       if n in self.tables}
             if self.explanation is not None:
                 written["infeasibility"] = self.explanation.relaxations
             if parquet:

@@ -171,14 +171,17 @@ class MetricTerm(Strict):
 
 
 class ComprehensiveMetric(Strict):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, description="Identifier of the comprehensive (input/output) metric.")
     mission: str = Field(description="Government mission it reports on (a missions[].government_mission "
                          "or mission id).")
-    name: str
-    unit: str
-    kind: Literal["input", "output"]
+    name: str = Field(description="The metric's name in words, as reports show it.")
+    unit: str = Field(description="The metric's unit in words (e.g. index, FTE, thousand starts).")
+    kind: Literal["input", "output"] = Field(description="input (resources a mission uses) or output "
+                                             "(what it delivers).")
     baseline_value: float = Field(description="Value at baseline spend and first-year demand.")
-    terms: list[MetricTerm] = Field(min_length=1)
+    terms: list[MetricTerm] = Field(min_length=1, description="Linear terms: the metric is "
+                                    "baseline_value + Σ per_gbp_m × (the term's basis quantity) over "
+                                    "these programmes (docs/formulation.md).")
     basis: str = Field("", description="Source or ASSUMPTION behind the value and coefficients.")
     floor: float | None = Field(None, description="Optional floor: the metric must be at least this "
                                 "in every year from floor_from (family metric_floor).")
@@ -361,7 +364,7 @@ class LagWeight(Strict):
 
 
 class Pressure(Strict):
-    programme: str
+    programme: str = Field(description="Programme whose demand or unit cost grows (programmes.csv id).")
     first_year: FiscalYearLabel = Field(description="First year whose growth this row sets.")
     last_year: FiscalYearLabel = Field(description="Last year whose growth this row sets.")
     growth_per_year: float = Field(ge=-0.5, le=1.0, description="Real growth, from the year before, "
