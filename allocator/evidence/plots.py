@@ -38,7 +38,7 @@ def value_distribution(res, stem: Path) -> None:
     bins = np.linspace(allv.min(), allv.max(), 40) if allv.max() > allv.min() else 10
     for col, label in (("optimum_value", "each draw's optimum"), ("point_value", "point-estimate plan"),
                        ("robust_value", "robust plan")):
-        ax.hist(d[col] / k, bins=bins, alpha=0.45, label=label)
+        ax.hist(d[col] / k, bins=bins, histtype="step", linewidth=1.8, label=label)
     ax.set_xlabel(f"discounted mission value against baseline, {unit}")
     ax.set_ylabel("draws")
     ax.set_title(f"Mission value under evidence uncertainty\nEVPI {res.meta['evpi'] / k:,.1f} {unit}")

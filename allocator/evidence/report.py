@@ -31,7 +31,7 @@ def markdown(res) -> str:
         f"{pt['probability_beats_pro_rata']:.0%}; it keeps on average "
         f"{m['point_share_of_optimum_mean']:.1%} of each draw's optimum (mean regret "
         f"{_fmt(m['point_regret_mean'], unit)}).",
-        f"- **Robust plan** ({m['robust_plan']}): expected value {_fmt(rb['expected_value'], unit)}, "
+        f"- **Robust plan**, {m['robust_plan']}: expected value {_fmt(rb['expected_value'], unit)}, "
         f"worst 5% mean {_fmt(rb['worst_5pct_mean'], unit)}.",
         f"- **Pro-rata plan**: expected value {_fmt(pr['expected_value'], unit)}.",
         "", "| group | EVPPI | share of EVPI |", "|---|---:|---:|"]
