@@ -262,3 +262,11 @@ def test_default_instance_1000_draws_cli_api_serial_parallel_resume(tmp_path):
     run_uncertainty(UK, out=tmp_path / "res", jobs=2, resume=True, **kw)
     _same_tables(tmp_path / "api", tmp_path / "res")
     assert api.evpi > 0 and len(api.meta["evppi"]) == 8
+
+
+def test_target_mode_instances_are_refused_with_a_message():
+    inst = load_instance(TOY)
+    inst.settings.objective.kind = "target_cost"
+    with pytest.raises(Exception) as e:
+        run_uncertainty(inst, TOY / "evidence.yaml", draws=3)
+    assert "target mode" in str(e.value) and "objective.kind" in str(e.value)

@@ -25,13 +25,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy import stats
 
 from allocator.models.objective import mission_gains, piece_coefficients, piece_lagged_discount
 
 from .schema import Beta, Evidence, LogNormal, Normal, Range, Triangular
 
-Z90 = float(stats.norm.ppf(0.95))
+Z90 = 1.6448536269514722  # Φ⁻¹(0.95)
 
 
 def _lognormal_params(mean: float, sd: float) -> tuple[float, float]:
@@ -41,6 +40,8 @@ def _lognormal_params(mean: float, sd: float) -> tuple[float, float]:
 
 def transform(dist, z: np.ndarray) -> np.ndarray:
     """F⁻¹(Φ(z)) for one distribution (vectorised over z)."""
+    from scipy import stats
+
     if isinstance(dist, Normal):
         return dist.mean + dist.sd * z
     if isinstance(dist, LogNormal):
@@ -66,6 +67,8 @@ def transform(dist, z: np.ndarray) -> np.ndarray:
 
 def moments(dist) -> tuple[float, float]:
     """Mean and standard deviation of a distribution (exact)."""
+    from scipy import stats
+
     if isinstance(dist, (Normal, LogNormal)):
         return dist.mean, dist.sd
     if isinstance(dist, Beta):

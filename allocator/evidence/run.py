@@ -258,6 +258,10 @@ def run_uncertainty(instance: Instance | str | Path, evidence=None, *, draws: in
                                  "evidence.yaml beside instance.yaml")
         evidence = cand
     instance = to_gbp_m(instance)
+    if instance.settings.objective.kind != "value":
+        raise AllocatorError(f"{instance.settings.name}: evidence uncertainty values plans by "
+                             "mission value; the instance is in target mode (objective.kind: "
+                             f"{instance.settings.objective.kind}); use objective.kind: value")
     ev = as_evidence(evidence, instance)
     if draws < 2:
         raise AllocatorError(f"--draws must be at least 2, got {draws}")
@@ -291,6 +295,7 @@ def run_uncertainty(instance: Instance | str | Path, evidence=None, *, draws: in
         size = chunk_size or (max(1, min(25, math.ceil(len(todo) / (4 * jobs)))) if todo else 1)
         chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
         t0 = time.perf_counter()
+        done = total - len(todo)
         with interruptible():
             for batch in _execute(chunks, key, instance, ev_json, seed, jobs, scheduler):
                 for k, rec in batch:
@@ -299,8 +304,9 @@ def run_uncertainty(instance: Instance | str | Path, evidence=None, *, draws: in
                         records[k] = log.records[k]
                     else:
                         records[k] = json.loads(json.dumps(rec))
+                done += len(batch)
                 if progress:
-                    progress(stage, total - len(todo) + sum(1 for u in todo if _ukey(u) in records), total)
+                    progress(stage, done, total)
         return time.perf_counter() - t0
 
     try:

@@ -32,7 +32,6 @@ size)/S; a basis that misses the true shape biases it downward (docs/uncertainty
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import BSpline
 
 
 def interior_knots(S: int) -> int:
@@ -43,6 +42,8 @@ def interior_knots(S: int) -> int:
 
 def design(phi: np.ndarray) -> np.ndarray:
     """Regression basis B (S × q) for the group's parameter draws φ (S × k)."""
+    from scipy.interpolate import BSpline
+
     phi = np.asarray(phi, dtype=float)
     if phi.ndim == 1:
         phi = phi[:, None]
@@ -67,7 +68,7 @@ def design(phi: np.ndarray) -> np.ndarray:
 
 
 def fit(B: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Least-squares coefficients β (q × n) of Y (S × n) on B; fitted values B β are the
-    same whichever solution lstsq picks when B is rank-deficient."""
-    beta, *_ = np.linalg.lstsq(B, Y, rcond=None)
-    return beta
+    """Least-squares coefficients β = B⁺ Y (q × n) of Y (S × n) on B, through the
+    pseudo-inverse of the small S × q basis (one SVD, then one product for all n columns);
+    the fitted values B β are the least-squares fit even when B is rank-deficient."""
+    return np.linalg.pinv(B, rcond=1e-10) @ Y
