@@ -236,6 +236,9 @@ def test_cli_end_to_end_small(tmp_path):
     ev = pd.read_csv(out / "evppi.csv")
     assert ev["group"].iloc[-1].startswith("(all parameters")
     assert "EVPI" in (out / "uncertainty_report.md").read_text()
+    page = (out / "uncertainty_report.html").read_text()
+    assert "data:image/png;base64," in page and "<script" not in page and "src='http" not in page
+    assert f"£{j['evpi'] / 1000:,.1f}bn" in page
 
 
 # --------------------------------------------------------------------------- done-when (slow)

@@ -193,6 +193,8 @@ class UncertaintyResult:
                 P.value_distribution(self, tmp / "value_distribution")
                 P.funding_probability(self, tmp / "funding_probability")
                 P.evppi_bars(self, tmp / "evppi")
+            atomic_write_text(tmp / "uncertainty_report.html",
+                              report.html(self, tmp if plots else None))
 
 
 # --------------------------------------------------------------------------- driver
