@@ -273,3 +273,14 @@ def test_target_mode_instances_are_refused_with_a_message():
     with pytest.raises(Exception) as e:
         run_uncertainty(inst, TOY / "evidence.yaml", draws=3)
     assert "target mode" in str(e.value) and "objective.kind" in str(e.value)
+
+
+def test_dask_local_cluster_gives_the_serial_results():
+    distributed = pytest.importorskip("distributed")
+    serial = run_uncertainty(TOY, draws=40, seed=8)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        res = run_uncertainty(TOY, draws=40, seed=8, scheduler=client, chunk_size=7)
+    pd.testing.assert_frame_equal(serial.draws, res.draws)
+    pd.testing.assert_frame_equal(serial.evppi, res.evppi)
+    pd.testing.assert_frame_equal(serial.funding, res.funding)
