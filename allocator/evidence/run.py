@@ -59,7 +59,6 @@ class _Context:
         xb = model.lp.var_blocks["x"]
         self.x0, self.nx = xb.start, xb.size
         self.xcols = np.arange(xb.start, xb.start + xb.size)
-        self.base_cost = self.emap.cost(np.ones(len(ev.parameters)))
         q = self.session.solve()  # the point-estimate plan; its basis is the base basis
         if q.status != "optimal":
             raise EvidenceRunError(f"the instance has no optimal plan ({q.status}); solve it with "
