@@ -284,3 +284,40 @@ def test_dask_local_cluster_gives_the_serial_results():
     pd.testing.assert_frame_equal(serial.draws, res.draws)
     pd.testing.assert_frame_equal(serial.evppi, res.evppi)
     pd.testing.assert_frame_equal(serial.funding, res.funding)
+
+
+def test_each_kind_changes_the_objective_as_documented():
+    """tiny: a1 (lag 0) and a2 (lag 1, profile next_year) owned by A, b1 by B, one mission."""
+    from allocator.evidence.draws import EvidenceMap
+    from allocator.session import ModelSession
+
+    inst = load_instance(ROOT / "instances" / "tiny")
+    ev = as_evidence({"parameters": [
+        _param(id="eff", select={"departments": ["A"], "segments": [1]}),
+        _param(id="w", kind="mission_weight", select={"missions": ["wellbeing"]}),
+        _param(id="lag", kind="lag_scale", select={"programmes": ["b1"]}),
+        _param(id="rho", kind="persistence", select={"lag_profiles": ["next_year"]},
+               distribution={"type": "beta", "alpha": 2, "beta": 2})]}, inst)
+    model = ModelSession(inst).model
+    em = EvidenceMap(ev, model)
+    md = model.data
+    base = em.cost(np.ones(4)).reshape(-1, md.T)
+    piece = {(md.programmes[p], int(s)): i for i, (p, s) in enumerate(zip(md.piece_prog, md.piece_seg))}
+
+    def ratio(theta, prog, seg):
+        c = em.cost(np.array(theta)).reshape(-1, md.T)
+        i = piece[(prog, seg)]
+        nz = base[i] != 0
+        return c[i][nz] / base[i][nz]
+
+    assert ratio([2, 1, 1, 1], "a1", 1) == pytest.approx(2.0)  # segment 1 of A's programmes
+    assert ratio([2, 1, 1, 1], "a1", 2) == pytest.approx(1.0)  # segment 2 untouched
+    assert ratio([2, 1, 1, 1], "b1", 1) == pytest.approx(1.0)  # B untouched
+    assert ratio([1, 3, 1, 1], "b1", 1) == pytest.approx(3.0)  # the only mission's weight
+    assert ratio([1, 1, 0.5, 1], "b1", 1) == pytest.approx(0.5)  # lag scale of b1
+    assert ratio([1, 1, 1, 0.7], "a2", 1) == pytest.approx(0.7)  # ρ^1 on the lag-1 profile
+    assert ratio([1, 1, 1, 0.7], "a1", 1) == pytest.approx(1.0)  # lag 0: ρ^0
+    # a plan's value is the dot product with the costs, split exactly by mission
+    x = np.linspace(0, 1, len(md.piece_prog) * md.T)
+    th = np.array([1.3, 0.8, 1.1, 0.9])
+    assert em.mission_values(th, x).sum() == pytest.approx(em.value(em.cost(th), x))
