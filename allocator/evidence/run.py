@@ -72,7 +72,7 @@ class _Context:
         # only on the starting basis. Clearing the solver's data and starting every solve
         # from the same base basis makes a unit's plan independent of the worker's history
         # (as the cycle simulator does), so serial, parallel and resumed runs agree.
-        self.session.backend.h.clearSolver()
+        self.session.backend.clear_solution()
         self.session.restore_base_basis()
         q = self.session.solve()
         if q.status != "optimal" or q.x is None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import highspy
 
-from allocator.models.constraints import del_envelope, fiscal_rules, welfare_cap
+from allocator.models.constraints import with_bounds
 from allocator.models.objective import mission_gains
 
-_BOUND_MODULES = (del_envelope, fiscal_rules, welfare_cap)
 #: policy families whose status a re-plan reports (PIE protection and the fiscal rules)
 RULE_FAMILIES = ("pie_department_floor", "pie_share", "del_envelope", "welfare_cap",
                  "stability_rule", "investment_rule")
@@ -23,7 +22,7 @@ class LPView:
         self._lp = lp
         self.n, self.m, self.A = lp.n, lp.m, lp.A
         self.row_lower, self.row_upper = current_row_bounds(session)
-        self.col_lower, self.col_upper = session._lb.copy(), session._ub.copy()
+        self.col_lower, self.col_upper = session.col_bounds()
         self.cost = lp.cost
 
     def row_labels(self):
@@ -34,7 +33,7 @@ def current_row_bounds(session) -> tuple[np.ndarray, np.ndarray]:
     """Row bounds of the session's model with its current data (same functions as the build)."""
     model, lp = session.model, session.model.lp
     lo, hi = lp.row_lower.copy(), lp.row_upper.copy()
-    for mod in _BOUND_MODULES:
+    for mod in with_bounds():
         for family, (a, b) in mod.bounds(model).items():
             block = lp.family(family)
             if block is None:
@@ -146,7 +145,7 @@ class ProximalPlan:
         tight = np.abs(out.row_dual) > self.tol
         lo, hi = lo.copy(), hi.copy()
         lo[tight] = hi[tight] = out.row_activity[tight]
-        cl, cu = s._lb.copy(), s._ub.copy()
+        cl, cu = s.col_bounds()
         fix = np.abs(out.col_dual) > self.tol * np.maximum(1.0, np.abs(s.model.lp.cost))
         cl[fix] = cu[fix] = out.x[fix]
         self.backend.set_row_bounds(np.arange(self.m0), lo, hi)
