@@ -173,27 +173,35 @@ class UncertaintyResult:
         return self.meta["evpi"]
 
     def write(self, out: str | Path, plots: bool = True) -> None:
-        from allocator.output import atomic_dir, atomic_write_text, write_csv, write_json
+        """Write the tables, plots, report section and summary.json atomically into ``out``."""
+        from allocator.output import atomic_dir
+
+        with atomic_dir(out) as tmp:
+            self.write_files(tmp, plots=plots)
+
+    def write_files(self, folder: Path, plots: bool = True) -> None:
+        """The result files, into the folder being written."""
+        from allocator.output import atomic_write_text, write_csv, write_json
 
         from . import report
 
-        with atomic_dir(out) as tmp:
-            write_csv(self.draws, tmp / "uncertainty_draws.csv")
-            write_csv(self.summary, tmp / "uncertainty_summary.csv")
-            write_csv(self.funding, tmp / "funding_probability.csv")
-            write_csv(self.evppi, tmp / "evppi.csv")
-            write_csv(self.departments, tmp / "robust_by_department.csv")
-            write_csv(self.parameters, tmp / "evidence_parameters.csv")
-            write_json(self.meta, tmp / "summary.json")
-            atomic_write_text(tmp / "uncertainty_report.md", report.markdown(self))
-            if plots:
-                from . import plots as P
+        folder = Path(folder)
+        write_csv(self.draws, folder / "uncertainty_draws.csv")
+        write_csv(self.summary, folder / "uncertainty_summary.csv")
+        write_csv(self.funding, folder / "funding_probability.csv")
+        write_csv(self.evppi, folder / "evppi.csv")
+        write_csv(self.departments, folder / "robust_by_department.csv")
+        write_csv(self.parameters, folder / "evidence_parameters.csv")
+        write_json(self.meta, folder / "summary.json")
+        atomic_write_text(folder / "uncertainty_report.md", report.markdown(self))
+        if plots:
+            from . import plots as P
 
-                P.value_distribution(self, tmp / "value_distribution")
-                P.funding_probability(self, tmp / "funding_probability")
-                P.evppi_bars(self, tmp / "evppi")
-            atomic_write_text(tmp / "uncertainty_report.html",
-                              report.html(self, tmp if plots else None))
+            P.value_distribution(self, folder / "value_distribution")
+            P.funding_probability(self, folder / "funding_probability")
+            P.evppi_bars(self, folder / "evppi")
+        atomic_write_text(folder / "uncertainty_report.html",
+                          report.html(self, folder if plots else None))
 
 
 # --------------------------------------------------------------------------- driver
