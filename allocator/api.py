@@ -54,6 +54,8 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
                  message=STATUS_MESSAGES.get(out.status, out.raw_status))
     res.timings_s = dict(timings or {})
     res.timings_s["solve"] = round(out.solve_s, 6)
+    if "second_stage" in out.extra:
+        res.timings_s["second_stage"] = out.extra["second_stage"]["seconds"]
     res.provenance = {
         "instance_sha256": instance_hash or instance_sha256(inst),
         "solver": {"name": out.solver, "version": out.solver_version, "status": out.raw_status,
@@ -62,6 +64,8 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
         "command": command_line(),
         "model_size": {"columns": lp.n, "rows": lp.m, "nonzeros": int(lp.A.nnz)},
     }
+    if "second_stage" in out.extra:
+        res.provenance["unique_plan"] = out.extra["second_stage"]
     if out.x is not None:
         x = out.x
         res.objective_in_horizon = float(lp.cost_in_horizon @ x + lp.constant_in_horizon)
@@ -88,14 +92,16 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
 
 def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: float | None = None,
           explain: bool = True, keep_model: bool = False, mip_gap: float | None = None,
-          node_limit: int | None = None) -> Result:
+          node_limit: int | None = None, unique_plan: bool | None = None) -> Result:
     """Build and solve the allocation LP; return a :class:`Result`.
 
     ``instance`` may be an :class:`Instance` or a path. ``solver`` overrides the instance's
     ``solver.name`` ('highs' by default; any Pyomo solver name otherwise). ``node_limit``
     caps HiGHS's branch-and-bound nodes on a MIP (all-or-nothing business cases): unlike a
     time limit it stops at the same point on any machine; reaching it is reported as an
-    iteration limit (status ``iteration_limit``, exit code 3).
+    iteration limit (status ``iteration_limit``, exit code 3). ``unique_plan`` (default: the
+    instance's ``unique_plan.enabled``) runs the second stage that picks one plan from the
+    optimal face (:func:`unique`).
     """
     from allocator.numerics import check_model_size, money_unit, to_gbp_m
 
@@ -123,6 +129,8 @@ def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: 
     backend.load(model.lp, integrality=ints) if ints is not None else backend.load(model.lp)
     timings["load_solver"] = round(time.perf_counter() - t0, 6)
     out = backend.solve()
+    out = unique(model, backend, out, ints, unique_plan,
+                 new_backend=lambda: get_backend(name, threads=opts.threads))
     res = result_from(model, out, explain=explain, timings=timings,
                       instance_hash=instance_sha256(user_instance))
     check_solution(model, res)
@@ -133,6 +141,21 @@ def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: 
     if keep_model:
         res.solved = Solved(model, backend, out)  # type: ignore[attr-defined]
     return res
+
+
+def unique(model: AllocationModel, backend, out: SolveOutput, integer_cols=None,
+           enabled: bool | None = None, new_backend=None) -> SolveOutput:
+    """The second stage (docs/formulation.md §4b) after an optimal first stage, unless
+    switched off (``enabled`` False, or ``unique_plan.enabled: false`` in the instance)."""
+    from allocator.unique_plan import polish
+
+    opts = model.instance.settings.unique_plan
+    if not (opts.enabled if enabled is None else enabled):
+        return out
+    ints = None if integer_cols is None else np.flatnonzero(integer_cols)
+    return polish(model, backend, out, tolerance=opts.value_tolerance,
+                  mission_fund_cost=opts.mission_fund_cost, integer_cols=ints,
+                  new_backend=new_backend)
 
 
 def check_solution(model: AllocationModel, res: Result) -> None:

@@ -53,7 +53,7 @@ class QuickSolve:
 
 class ModelSession:
     def __init__(self, instance: Instance, *, time_limit_s: float | None = None,
-                 presolve: bool = True):
+                 presolve: bool = True, unique_plan: bool | None = None):
         t0 = time.perf_counter()
         from allocator.numerics import to_gbp_m
 
@@ -66,6 +66,10 @@ class ModelSession:
 
         ints = integrality(self.model)  # all-or-nothing business cases stay integer on re-solves
         self.backend.load(self.model.lp, integrality=ints)
+        self._ints = ints
+        # the second stage (docs/formulation.md §4b) after every optimal re-solve
+        self.unique_plan = (instance.settings.unique_plan.enabled if unique_plan is None
+                            else bool(unique_plan))
         md, lp = self.model.data, self.model.lp
         self._fiscal0 = {k: v.copy() for k, v in md.fiscal.items()}
         self._weight0 = md.weight.copy()
@@ -310,6 +314,10 @@ class ModelSession:
         self.last = out
         if getattr(self, "_base_basis", None) is None and out.status.value == "optimal":
             self.remember_base_basis()
+        if self.unique_plan:
+            from allocator.api import unique
+
+            out = unique(self.model, self.backend, out, self._ints, True)
         lp = self.model.lp
         slack = None
         if len(self.slack_rows) and out.x is not None:

@@ -68,6 +68,9 @@ class TriggerAnalysis:
         }
 
 
+#: changes smaller than this (£1,000) are solver round-off, not absorption
+ROUND_OFF_GBP_M = 1e-3
+
 def _year_index(instance: Instance, label: str) -> int:
     return parse_year_label(label) - parse_year_label(instance.years[0])
 
@@ -135,15 +138,15 @@ def analyse_triggers(instance: Instance, events, *, years: list[str] | None = No
             dL = (L - L0)[:, :, after].sum(axis=2)
             for d, dep in enumerate(md.departments):
                 for c in range(2):
-                    if abs(dL[d, c]) > 1e-6:
+                    if abs(dL[d, c]) > ROUND_OFF_GBP_M:
                         absorb.append(dict(key, level="department", name=dep, category=CATEGORIES[c],
                                            change_gbp_m=dL[d, c]))
             dMF = float((MF - MF0)[after].sum())
-            if abs(dMF) > 1e-6:
+            if abs(dMF) > ROUND_OFF_GBP_M:
                 absorb.append(dict(key, level="department", name="mission_fund", category="",
                                    change_gbp_m=dMF))
             dQ = (Q - Q0)[:, after].sum(axis=1)
-            for p in np.flatnonzero(np.abs(dQ) > 1e-6):
+            for p in np.flatnonzero(np.abs(dQ) > ROUND_OFF_GBP_M):
                 absorb.append(dict(key, level="programme", name=md.programmes[p],
                                    category=CATEGORIES[md.prog_category[p]], change_gbp_m=dQ[p]))
             path = value_by_year(model, x)

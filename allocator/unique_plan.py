@@ -1,0 +1,89 @@
+"""Pick one plan from the optimal face: the second stage of every solve.
+
+:func:`polish` takes a back-end holding the first-stage program (as solved: its current
+bounds and costs, any breach slacks of a re-plan), the first stage's optimal output and the
+model, and solves the second-stage LP of :mod:`allocator.models.tiebreak` in a fresh solver
+of the same kind. The result keeps the first stage's duals (shadow prices) and status and
+carries the second stage's plan. Settings: ``tiebreak`` in instance.yaml.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from allocator.models import tiebreak
+from allocator.solvers.base import SolveOutput, SolverStatus
+
+
+class _Arrays:
+    """A LinearProgram-shaped view of plain arrays, for a back-end's ``load``."""
+
+    def __init__(self, A, row_lo, row_hi, col_lo, col_hi, cost):
+        self.A = sp.csc_matrix(A)
+        self.m, self.n = self.A.shape
+        self.row_lower, self.row_upper = np.asarray(row_lo, float), np.asarray(row_hi, float)
+        self.col_lower, self.col_upper = np.asarray(col_lo, float), np.asarray(col_hi, float)
+        self.cost = np.asarray(cost, float)
+
+
+def loaded_program(backend, model):
+    """(A, row_lo, row_hi, col_lo, col_hi, cost) of the program ``backend`` holds now.
+
+    HiGHS: read back from the solver (so bound and cost changes of a session, and its breach
+    slack columns, are included; costs in the back-end's normalised units). Other back-ends:
+    the model's own arrays."""
+    h = getattr(backend, "h", None)
+    if h is not None and hasattr(h, "getLp"):
+        lp = h.getLp()
+        a = lp.a_matrix_
+        shape = (lp.num_row_, lp.num_col_)
+        data = (np.asarray(a.value_, float), np.asarray(a.index_), np.asarray(a.start_))
+        rowwise = "Rowwise" in str(a.format_)
+        A = sp.csr_matrix(data, shape=shape) if rowwise else sp.csc_matrix(data, shape=shape)
+        return (A, np.asarray(lp.row_lower_, float), np.asarray(lp.row_upper_, float),
+                np.asarray(lp.col_lower_, float), np.asarray(lp.col_upper_, float),
+                np.asarray(lp.col_cost_, float))
+    lp = model.lp
+    return lp.A, lp.row_lower, lp.row_upper, lp.col_lower, lp.col_upper, lp.cost
+
+
+def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
+           mission_fund_cost: float = 0.5, integer_cols=None, new_backend=None) -> SolveOutput:
+    """The second-stage plan (docs/formulation.md §4b), or ``first`` unchanged when the first
+    stage is not optimal. ``new_backend()`` makes the solver for the second stage (by
+    default a HiGHS back-end); ``extra['second_stage']`` records its time and outcome."""
+    if first.status != SolverStatus.OPTIMAL or first.x is None:
+        return first
+    t0 = time.perf_counter()
+    A, lo, hi, clo, chi, cost = loaded_program(backend, model)
+    x1 = np.asarray(first.x, float)
+    if len(x1) < A.shape[1]:  # a caller that trimmed extra columns: not this case
+        return first
+    stage = tiebreak.second_stage(model, mission_fund_cost)
+    scale = getattr(backend, "cost_scale", 1.0)
+    arrays = tiebreak.extend(A, lo, hi, clo, chi, cost, x1, stage, tolerance, integer_cols,
+                             constant=model.lp.constant * scale)
+    if new_backend is None:
+        from allocator.solvers.highs import HighsBackend
+
+        new_backend = HighsBackend
+    b2 = new_backend()
+    b2.load(_Arrays(*arrays))
+    out2 = b2.solve()
+    elapsed = time.perf_counter() - t0
+    info = {"seconds": round(elapsed, 6), "status": out2.status.value,
+            "value_tolerance": tolerance, "mission_fund_cost": mission_fund_cost}
+    if out2.status != SolverStatus.OPTIMAL or out2.x is None:
+        info["used"] = False
+        return replace(first, extra={**first.extra, "second_stage": info})
+    n_all = A.shape[1]
+    x2 = out2.x[:n_all]
+    info["used"] = True
+    info["distance_gbp_m"] = float(-(out2.objective or 0.0))
+    return replace(first, x=x2, row_activity=np.asarray(A @ x2).ravel(),
+                   objective=float(cost @ x2) / scale,
+                   extra={**first.extra, "second_stage": info})
