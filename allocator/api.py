@@ -81,6 +81,13 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
         }
         if out.row_dual is not None:
             res.binding = binding_summary(res.tables["shadow_prices"])
+        from allocator.value import net_value
+
+        nv = net_value(model, x, out.row_dual)
+        res.tables["value_programmes"] = nv.programmes
+        res.tables["value_departments"] = nv.departments
+        res.tables["marginal_bcr"] = nv.marginal
+        res.net_value = nv.summary()
     elif out.status == SolverStatus.INFEASIBLE and explain:
         t0 = time.perf_counter()
         res.explanation = explain_infeasibility(lp)

@@ -387,13 +387,21 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                  N_scale[t] + (Y[t] / Y_prev[t]) * S_prev[t], 100 * (t + 1))
 
     # ---------------------------------------------------------------- objective
+    net_cost = 0.0
+    if s.objective.kind == "net_value":  # V − λ·C (formulation §4c), C recomputed here
+        dsc = s.discounting
+        dS = green_book_discount(dsc.rate, dsc.rate_after_30, dsc.rate_after_75, T, False)
+        extra = np.array([sum(q[pid][t] - p.baseline_gbp_m for pid, p in progs.items())
+                          for t in range(T)])
+        net_cost = s.appraisal.cost_of_public_funds * float(dS @ (extra - sav / pi))
     _objective(c, inst, q, T, lag, objective, objective_in_horizon, objective_terminal,
-               max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()))
+               max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()),
+               net_cost=net_cost)
     return c.report
 
 
 def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objective, obj_in, obj_term,
-               rows_per_q: int, cash_spend: float = 0.0) -> None:
+               rows_per_q: int, cash_spend: float = 0.0, net_cost: float = 0.0) -> None:
     s = inst.settings
     missions = [m.id for m in s.missions]
     M = len(missions)
@@ -443,6 +451,7 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
                     f"metric {metric:.6f} misses the target {tg.value}"))
         in_h, term = -cash_spend, 0.0
         scale, allowance = abs(cash_spend), rows_per_q * (c.rounding + 1e-9) * len(q) * T
+    in_h -= net_cost  # net_value objective: the cost of the extra funds is in-horizon
     c.report.objective, c.report.objective_in_horizon, c.report.objective_terminal = \
         in_h + term, in_h, term
     for name, reported, mine in (("objective", objective, in_h + term),

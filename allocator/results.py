@@ -11,6 +11,8 @@ from allocator.explain import InfeasibilityReport
 from allocator.output import atomic_dir, write_csv, write_json
 
 TABLE_FILES = ("allocations", "departments", "missions", "fiscal", "shadow_prices")
+#: written when present (net value, allocator/value.py); older results folders lack them
+OPTIONAL_TABLES = ("value_programmes", "value_departments", "marginal_bcr")
 
 
 @dataclass
@@ -27,6 +29,7 @@ class Result:
     message: str = ""
     provenance: dict = field(default_factory=dict)
     timings_s: dict = field(default_factory=dict)
+    net_value: dict | None = None  # NPV, BCR, marginal BCR by year (allocator/value.py)
 
     # convenient table access
     @property
@@ -70,6 +73,8 @@ class Result:
             "weights_kind": self.weights_kind,
             "timings_s": self.timings_s,
         }
+        if self.net_value is not None:
+            d["net_value"] = self.net_value
         d.update(self.provenance)
         if self.explanation is not None:
             d["infeasibility"] = self.explanation.to_dict()
@@ -85,7 +90,7 @@ class Result:
         t0 = time.perf_counter()
         out = Path(out)
         with atomic_dir(out) as tmp:
-            for name in TABLE_FILES:
+            for name in (*TABLE_FILES, *OPTIONAL_TABLES):
                 if name in self.tables:
                     write_csv(self.tables[name], tmp / f"{name}.csv")
             if self.explanation is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from allocator.errors import AllocatorError
-from allocator.results import TABLE_FILES
+from allocator.results import OPTIONAL_TABLES, TABLE_FILES
 
 
 class ResultsFolderError(AllocatorError):
@@ -49,7 +49,7 @@ def load_results_dir(path: str | Path) -> ResultsFolder:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ResultsFolderError(f"{sj}: not valid JSON ({e})") from None
     tables = {}
-    for name in (*TABLE_FILES, "infeasibility"):
+    for name in (*TABLE_FILES, *OPTIONAL_TABLES, "infeasibility"):
         f = path / f"{name}.csv"
         if f.is_file():
             try:

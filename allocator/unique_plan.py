@@ -63,20 +63,30 @@ def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
     x1 = np.asarray(first.x, float)
     if len(x1) < A.shape[1]:  # a caller that trimmed extra columns: not this case
         return first
+    # the first stage's plan is feasible to the solver's tolerances, not exactly: widen each
+    # bound by the (tiny) amount x1 misses it, so x1 is feasible for the second stage
+    act1 = np.asarray(A @ x1).ravel()
+    lo, hi = np.minimum(lo, act1), np.maximum(hi, act1)
+    clo, chi = np.minimum(clo, x1), np.maximum(chi, x1)
     stage = tiebreak.second_stage(model, mission_fund_cost)
     scale = getattr(backend, "cost_scale", 1.0)
-    arrays = tiebreak.extend(A, lo, hi, clo, chi, cost, x1, stage, tolerance, integer_cols,
-                             constant=model.lp.constant * scale)
     if new_backend is None:
         from allocator.solvers.highs import HighsBackend
 
         new_backend = HighsBackend
-    b2 = new_backend()
-    b2.load(_Arrays(*arrays))
-    out2 = b2.solve()
+    # the value floor sits exactly on the first stage's optimum; where the solver cannot
+    # certify that tight a floor (large breach penalties in a re-plan), it is eased in steps
+    for tol in dict.fromkeys([tolerance, max(tolerance, 1e-9), max(tolerance, 1e-7)]):
+        arrays = tiebreak.extend(A, lo, hi, clo, chi, cost, x1, stage, tol, integer_cols,
+                                 constant=model.lp.constant * scale)
+        b2 = new_backend()
+        b2.load(_Arrays(*arrays))
+        out2 = b2.solve()
+        if out2.status == SolverStatus.OPTIMAL and out2.x is not None:
+            break
     elapsed = time.perf_counter() - t0
     info = {"seconds": round(elapsed, 6), "status": out2.status.value,
-            "value_tolerance": tolerance, "mission_fund_cost": mission_fund_cost}
+            "value_tolerance": tol, "mission_fund_cost": mission_fund_cost}
     if out2.status != SolverStatus.OPTIMAL or out2.x is None:
         info["used"] = False
         return replace(first, extra={**first.extra, "second_stage": info})

@@ -11,6 +11,7 @@ objective actually maximised (c·x, including any breach penalties of a re-plan)
     L_d,c,t − τ_d,c,t = u⁺_d,c,t − u⁻_d,c,t,   u⁺, u⁻ ≥ 0        (path_deviation)
 
     minimise  Σ_{d,c,t} ω_d (u⁺ + u⁻)  +  κ Σ_{p,t} g_p,t  +  η Σ_{p,t} ω_p π_t q_p,t
+              + β Σ_{d,c,t} (L_d,c,t − F_d,c,t)
 
 where
 
@@ -25,7 +26,9 @@ where
   order of the ids, break any remaining ties (in favour of moving the department or
   programme whose id sorts first), so the plan does not depend on the row order of the
   input tables; η = 10⁻⁶ keeps spend ties (equal marginal value inside a department)
-  from being arbitrary: among equal plans, the one that spends least.
+  from being arbitrary: among equal plans, the one that spends least;
+- β = 2 per £m of settlement above the department's spend (unspent limit): larger than the
+  path's 1, so a limit never exceeds spend just to sit nearer the path.
 
 All the policy rows of the first stage still hold, so the plan is feasible and optimal to
 within ε of V*. Integer business cases are fixed at their first-stage values, so the
@@ -42,6 +45,7 @@ import scipy.sparse as sp
 
 TIE_STEP = 1e-3  # spread of the rank weights ω
 SPEND_WEIGHT = 1e-6  # η
+UNSPENT_WEIGHT = 2.0  # β, per £m of limit above spend
 
 
 @dataclass
@@ -93,6 +97,9 @@ def second_stage(model, mission_fund_cost: float = 0.5) -> SecondStage:
     cost[g.start:g.start + g.size] = mission_fund_cost
     wp = np.repeat(rank_weights(md.programmes), T)  # cash rows are p*T + t
     cost += SPEND_WEIGHT * np.asarray(e.cash.T @ wp).ravel()
+    # unspent settlement: Σ (L − F) ≥ 0 at UNSPENT_WEIGHT a £m, so no limit sits above its
+    # department's spend just to be nearer the path
+    cost += UNSPENT_WEIGHT * np.asarray((e.limit - e.dept_spend).sum(axis=0)).ravel()
     return SecondStage(A_dev, tau.reshape(-1), wd, cost)
 
 
