@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import CATEGORIES
+from ..family import Family, Rows
 
 
 def add(model) -> None:
@@ -33,3 +34,45 @@ def add(model) -> None:
     # (and, outside the rules' target years, unbounded) paper figure
     lo = -np.inf if settings.constraints.settlements and settings.mode == "envelope" else 0.0
     lp.add_constraints("settlement", e.dept_spend - e.limit, lo, 0.0, labels)
+
+
+def check(c, plan) -> None:
+    """Department-funded spend <= L[d,c,t] (= when the switch is off or in fiscal mode; the
+    optimiser never leaves a fiscal-mode limit unspent), L >= 0, and with ``flat_real`` the
+    limit divided by π_t is flat within each Spending Review period. L is read from the
+    departments table."""
+    s, on, pi = plan.settings, plan.on, plan.pi
+    limit_only = on.settlements and s.mode == "envelope"
+    for d, dep in enumerate(plan.dept_ids):
+        for t, y in enumerate(plan.years):
+            for k, cat in enumerate(("resource", "capital")):
+                L, S = plan.lim[d, k, t], plan.dept_spend[(dep, k, t)]
+                if np.isnan(L):
+                    continue  # the driver reports the missing departments row
+                c.ge("settlement", y, f"{dep} {cat}", L, 0.0, 0.0, 1,
+                     lambda: f"negative settlement {L:.6f}")
+                if limit_only:
+                    c.le("settlement", y, f"{dep} {cat}", S, L, abs(S) + abs(L), 50,
+                         lambda: f"department-funded spend {S:.6f} exceeds the settlement {L:.6f}")
+                else:
+                    c.eq("settlement", y, f"{dep} {cat}", S, L, abs(S) + abs(L), 50)
+    if s.settlement_profile == "flat_real":
+        for per in s.spending_reviews:
+            ts = list(range(plan.pos[per.start], plan.pos[per.end] + 1))
+            for d, dep in enumerate(plan.dept_ids):
+                for k in range(2):
+                    real = plan.lim[d, k, ts] / pi[ts]
+                    c.le("settlement", per.start, f"{dep} {per.id}",
+                         float(np.nanmax(real) - np.nanmin(real)), 0.0,
+                         float(np.nanmax(np.abs(real))), 2,
+                         "settlement is not flat in real terms within the period")
+
+
+FAMILY = Family(
+    module=__name__, order=30, add=add, check=check,
+    rows=(Rows("settlement", "departmental settlements",
+               "the {category} settlement of {subject} in {year}", "raised by",
+               test="affordability", sense="<=", switch="settlements",
+               set_by_plan="an appraisal sets each settlement to the smallest that covers the "
+               "plan's department spend, so a plan cannot exceed it; an over-spent settlement "
+               "in a results folder is caught by the independent check"),))
