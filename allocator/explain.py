@@ -122,7 +122,22 @@ def binding_summary(shadow: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     b = shadow[shadow["binding"] & (shadow["shadow_price"] > 0)].copy()
     b = b.sort_values("shadow_price", ascending=False, kind="stable").head(top)
     b["description"] = [describe(r.constraint, r.year, r.subject, r.category) for r in b.itertuples()]
+    if "helps" in b:
+        b["advice"] = [advice(r.constraint, r.description, r.helps, r.shadow_price)
+                       for r in b.itertuples()]
     return b.reset_index(drop=True)
+
+
+def advice(family: str, description: str, helps: str, price: float) -> str:
+    """A shadow price in the direction that helps, sign explicit. The optimal value is concave
+    in a row's bound, so the dual y bounds both one-sided changes: moving the bound the
+    helpful way by h adds at most |y|·h; moving it the other way costs at least |y|·h."""
+    unit = row_families().get(family).unit if family in row_families() else "£m"
+    per = {"£m": "£1m", "real £m": "£1m (real)", "metric units": "one metric unit"}.get(unit, f"1 {unit}")
+    other = "raising" if helps == "lowering" else "lowering"
+    return (f"{helps} {description} by {per} adds up to {price:,.4g} of mission value; "
+            f"{other} it costs at least as much per {per}"
+            if helps else f"{description}: no value at the margin")
 
 
 #: every declared row family in the plural ("programme caps")

@@ -59,3 +59,21 @@ def test_default_marginal_bcr_falls_below_one_by_2035(uk_dir):
     assert m["2026-27"] == pytest.approx(1.80, abs=0.01)
     assert m["2035-36"] < 1.0
     assert res.net_value["bcr"] > 1.0
+
+
+def test_floor_shadow_price_is_the_value_of_lowering_it(uk_dir):
+    """moj_other's floor binds every year. Its rows say 'lowering' with a negative value if
+    raised; by concavity, lowering the floor by £10m a year gains at most 10·Σ|y| and raising
+    it loses at least that much (measured: +115.4 and −133.4 on the default)."""
+    inst = load_instance(uk_dir)
+    res = solve(inst)
+    sp = res.tables["shadow_prices"].query("constraint == 'programme_floor' and subject == 'moj_other'")
+    assert (sp["helps"] == "lowering").all() and (sp["value_if_raised"] < 0).all()
+    total = float(sp["shadow_price"].sum())
+    moved = {}
+    for d in (-10.0, 10.0):
+        other = load_instance(uk_dir)
+        next(p for p in other.programmes if p.id == "moj_other").floor_gbp_m += d
+        moved[d] = solve(other).objective - res.objective
+    assert 0 < moved[-10.0] <= 10 * total + 1e-6
+    assert moved[10.0] <= -10 * total + 1e-6 < 0

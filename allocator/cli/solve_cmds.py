@@ -103,7 +103,7 @@ def print_summary(res, out: Path | None) -> None:
         from allocator.explain import binding_by_family
 
         fam = binding_by_family(res.shadow_prices)
-        t = Table(title="Binding constraints by family (mission value per extra £1m)")
+        t = Table(title="Binding constraints by family (mission value per £1m moved the way that helps)")
         for c in ("family", "binding rows", "largest shadow price", "where"):
             t.add_column(c, justify="right" if c in ("binding rows", "largest shadow price") else "left")
         for r in fam[fam["binding"] > 0].itertuples():
