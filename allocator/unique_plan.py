@@ -67,6 +67,7 @@ def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
     # bound by the (tiny) amount x1 misses it, so x1 is feasible for the second stage
     act1 = np.asarray(A @ x1).ravel()
     lo, hi = np.minimum(lo, act1), np.maximum(hi, act1)
+    clo0, chi0 = clo, chi
     clo, chi = np.minimum(clo, x1), np.maximum(chi, x1)
     stage = tiebreak.second_stage(model, mission_fund_cost)
     scale = getattr(backend, "cost_scale", 1.0)
@@ -91,7 +92,7 @@ def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
         info["used"] = False
         return replace(first, extra={**first.extra, "second_stage": info})
     n_all = A.shape[1]
-    x2 = out2.x[:n_all]
+    x2 = np.clip(out2.x[:n_all], clo0, chi0)  # round-off outside a bound (e.g. −1e-14) back in
     info["used"] = True
     info["distance_gbp_m"] = float(-(out2.objective or 0.0))
     return replace(first, x=x2, row_activity=np.asarray(A @ x2).ravel(),

@@ -77,3 +77,21 @@ def test_floor_shadow_price_is_the_value_of_lowering_it(uk_dir):
         moved[d] = solve(other).objective - res.objective
     assert 0 < moved[-10.0] <= 10 * total + 1e-6
     assert moved[10.0] <= -10 * total + 1e-6 < 0
+
+
+def test_rdel_cut_is_explained_aggregates_first_without_off_the_books_spending(uk_dir):
+    """A 10% cut to every RDEL envelope: the explanation leads with the resource DEL envelope's
+    shortfall by year (largest in the early years, smaller by 2035-36) and never relaxes a
+    settlement row (spending above a limit no rule counts)."""
+    inst = load_instance(uk_dir)
+    for f in inst.fiscal:
+        f.rdel_envelope_gbp_m *= 0.9
+    res = solve(inst)
+    assert res.status == "infeasible"
+    ex = res.explanation
+    assert "settlement" not in set(ex.relaxations["family"])
+    assert ex.summary[0].startswith("Resource DEL envelopes must be raised by")
+    env = ex.by_rule.query("family == 'del_envelope' and category == 'resource'").set_index("year")
+    first, last = env["relaxation_gbp_m"].iloc[0], env["relaxation_gbp_m"].iloc[-1]
+    assert env.index[0] == inst.years[0] and first > 10_000 and last < first
+    assert "By rule and year:" in ex.text() and ex.text().index("By rule") < ex.text().index("In detail")

@@ -110,6 +110,10 @@ def analyse_triggers(instance: Instance, events, *, years: list[str] | None = No
     L0, Q0, MF0 = settlement_limits(model, x0), programme_cash(model, x0), mission_fund_cash(model, x0)
     path0 = value_by_year(model, x0)
     prox = ProximalPlan(s, x0) if closest else None
+    # the base plan is the unique plan (formulation §4b); each re-plan's tie-break is the plan
+    # closest to it (ProximalPlan), so the session's own second stage is not run on them
+    polish = s.unique_plan
+    s.unique_plan = polish and prox is None
     T = md.T
     rows, absorb, rules, relax, paths = [], [], [], [], []
     units = [(e, y, m) for e in chosen for y in trig_years for m in mults]
@@ -176,6 +180,7 @@ def analyse_triggers(instance: Instance, events, *, years: list[str] | None = No
                          relaxation_gbp_m=relax_total, solve_s=q.solve_s))
         if progress is not None:
             progress(i + 1, len(units))
+    s.unique_plan = polish
     s.reset()
     key_cols = ["event", "kind", "trigger_year", "severity_multiplier", "severity"]
     yl = _value_year_labels(instance, len(path0))
