@@ -277,6 +277,17 @@ def build_html(run, progress=None) -> str:
             parts.append(_table(piv, num_cols=list(piv.columns[1:]), digits=2, id_="marginal-bcr"))
             parts.append("<p class=\"sub\">Shadow price of the envelope (value of £1m cash) over "
                          "its cost (cost of public funds × discount factor ÷ deflator).</p>")
+        lv = run.tables.get("levers")
+        if lv is not None and len(lv):
+            parts.append("<h2>What the mission machinery is worth</h2>")
+            lt = lv[["lever", "kind", "value_with", "value_without", "value_of_lever"]]
+            parts.append(_table(lt, num_cols=["value_with", "value_without", "value_of_lever"],
+                                digits=1, id_="levers"))
+            parts.append(f"<p class=\"sub\">Mission value ({_e(unit)}) of the optimum with each "
+                         "lever and with it switched off, every plan valued with the instance's "
+                         "own objective (`allocator levers`, docs/levers.md). A rule that binds "
+                         "costs value (negative); the 10-year test and mission-led planning add it."
+                         "</p>")
         parts.append("<h2>Allocation by department (cash £m)</h2>")
         dt = department_table(run)
         parts.append(_table(dt, num_cols=list(dt.columns[1:]), digits=0, id_="departments"))

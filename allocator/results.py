@@ -12,7 +12,7 @@ from allocator.output import atomic_dir, write_csv, write_json
 
 TABLE_FILES = ("allocations", "departments", "missions", "fiscal", "shadow_prices")
 #: written when present (net value, allocator/value.py); older results folders lack them
-OPTIONAL_TABLES = ("value_programmes", "value_departments", "marginal_bcr")
+OPTIONAL_TABLES = ("value_programmes", "value_departments", "marginal_bcr", "levers")
 
 
 @dataclass
