@@ -51,6 +51,39 @@ def loaded_program(backend, model):
     return lp.A, lp.row_lower, lp.row_upper, lp.col_lower, lp.col_upper, lp.cost
 
 
+FEASIBILITY_TOL = 1e-7  # £m: the plan a re-plan fixes later years to must be this exact
+
+
+def _violation(A, lo, hi, clo, chi, x) -> float:
+    """Largest bound violation of plan x (rows and columns), in the program's own units."""
+    act = np.asarray(A @ x).ravel()
+    return float(max(np.max(np.maximum(lo - act, act - hi), initial=0.0),
+                     np.max(np.maximum(clo - x, x - chi), initial=0.0)))
+
+
+def warm_start(first_backend, second_backend, stage, x1) -> bool:
+    """Start the second stage from the first stage's optimal basis (both HiGHS): the loaded
+    columns and rows keep their status, the value floor is basic, and each deviation row's
+    u⁺ (or u⁻, where L < τ) is basic. Saves most of the second stage's simplex work."""
+    import highspy
+
+    h1, h2 = getattr(first_backend, "h", None), getattr(second_backend, "h", None)
+    if h1 is None or h2 is None:
+        return False
+    b1 = h1.getBasis()
+    if not b1.valid:
+        return False
+    dev = np.asarray(stage.A_dev @ x1[:stage.A_dev.shape[1]]).ravel() - stage.dev_target
+    S = highspy.HighsBasisStatus
+    plus = [S.kBasic if d >= 0 else S.kLower for d in dev]
+    minus = [S.kLower if d >= 0 else S.kBasic for d in dev]
+    basis = highspy.HighsBasis()
+    basis.col_status = list(b1.col_status) + plus + minus
+    basis.row_status = list(b1.row_status) + [S.kBasic] + [S.kLower] * len(dev)
+    basis.valid = True
+    return h2.setBasis(basis) == highspy.HighsStatus.kOk
+
+
 def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
            mission_fund_cost: float = 0.5, integer_cols=None, new_backend=None) -> SolveOutput:
     """The second-stage plan (docs/formulation.md §4b), or ``first`` unchanged when the first
@@ -77,14 +110,29 @@ def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
         new_backend = HighsBackend
     # the value floor sits exactly on the first stage's optimum; where the solver cannot
     # certify that tight a floor (large breach penalties in a re-plan), it is eased in steps
-    for tol in dict.fromkeys([tolerance, max(tolerance, 1e-9), max(tolerance, 1e-7)]):
-        arrays = tiebreak.extend(A, lo, hi, clo, chi, cost, x1, stage, tol, integer_cols,
-                                 constant=model.lp.constant * scale)
+    # attempts, in order: warm start; cold; cold holding rows to 1e-9; then the value floor
+    # eased (1e-9, 1e-7 relative) where the solver cannot certify the exact floor. A plan is
+    # accepted only if it is as exact as the first stage's (re-plans fix it for later years).
+    limit = max(FEASIBILITY_TOL, 10 * _violation(A, lo, hi, clo, chi, x1))
+    attempts = [(tolerance, True, False), (tolerance, False, False), (tolerance, False, True)]
+    attempts += [(max(tolerance, e), w, True) for e in (1e-9, 1e-7) for w in (True, False)]
+    out2, tol = None, tolerance
+    for tol, warm, tight in attempts:
         b2 = new_backend()
-        b2.load(_Arrays(*arrays))
+        if tight and hasattr(b2, "h"):
+            b2.h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        b2.load(_Arrays(*tiebreak.extend(A, lo, hi, clo, chi, cost, x1, stage, tol, integer_cols,
+                                         constant=model.lp.constant * scale)))
+        if warm and not warm_start(backend, b2, stage, x1):
+            continue
         out2 = b2.solve()
-        if out2.status == SolverStatus.OPTIMAL and out2.x is not None:
+        if (out2.status == SolverStatus.OPTIMAL and out2.x is not None
+                and _violation(A, lo, hi, clo, chi, out2.x[:A.shape[1]]) <= limit):
             break
+    else:
+        out2 = replace(out2, status=SolverStatus.ERROR, x=None) if out2 is not None else None
+    if out2 is None:
+        return first
     elapsed = time.perf_counter() - t0
     info = {"seconds": round(elapsed, 6), "status": out2.status.value,
             "value_tolerance": tol, "mission_fund_cost": mission_fund_cost}
@@ -92,9 +140,11 @@ def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
         info["used"] = False
         return replace(first, extra={**first.extra, "second_stage": info})
     n_all = A.shape[1]
-    x2 = np.clip(out2.x[:n_all], clo0, chi0)  # round-off outside a bound (e.g. −1e-14) back in
+    x2 = out2.x[:n_all].copy()  # pure round-off outside a bound (e.g. spend −1e-14) back in;
+    low, high = (x2 < clo0) & (x2 > clo0 - 1e-9), (x2 > chi0) & (x2 < chi0 + 1e-9)
+    x2[low], x2[high] = clo0[low], chi0[high]  # (larger misses match the first stage's own)
     info["used"] = True
-    info["distance_gbp_m"] = float(-(out2.objective or 0.0))
+    info["objective"] = float(-(out2.objective or 0.0))  # the minimised second-stage cost
     return replace(first, x=x2, row_activity=np.asarray(A @ x2).ravel(),
                    objective=float(cost @ x2) / scale,
                    extra={**first.extra, "second_stage": info})

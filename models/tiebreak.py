@@ -10,7 +10,7 @@ objective actually maximised (c·x, including any breach penalties of a re-plan)
 
     L_d,c,t − τ_d,c,t = u⁺_d,c,t − u⁻_d,c,t,   u⁺, u⁻ ≥ 0        (path_deviation)
 
-    minimise  Σ_{d,c,t} ω_d (u⁺ + u⁻)  +  κ Σ_{p,t} g_p,t  +  η Σ_{p,t} ω_p π_t q_p,t
+    minimise  Σ_{d,c,t} ω_d (u⁺ + u⁻)  +  κ Σ_{p,t} ω_p g_p,t  +  η Σ_{p,t} ω_p π_t q_p,t
               + β Σ_{d,c,t} (L_d,c,t − F_d,c,t)
 
 where
@@ -94,7 +94,11 @@ def second_stage(model, mission_fund_cost: float = 0.5) -> SecondStage:
     wd = np.repeat(rank_weights(md.departments), 2 * T)
     cost = np.zeros(lp.n)
     g = lp.var_blocks["mission_fund"]
-    cost[g.start:g.start + g.size] = mission_fund_cost
+    # κ ω_p: which programme the Fund pays for is not left to row order either
+    pos = {k: i for i, k in enumerate(md.programmes)}
+    wprog = rank_weights(md.programmes)
+    cost[g.start:g.start + g.size] = mission_fund_cost * wprog[
+        g.index["programme"].map(pos).to_numpy(dtype=int)] if g.size else 0.0
     wp = np.repeat(rank_weights(md.programmes), T)  # cash rows are p*T + t
     cost += SPEND_WEIGHT * np.asarray(e.cash.T @ wp).ravel()
     # unspent settlement: Σ (L − F) ≥ 0 at UNSPENT_WEIGHT a £m, so no limit sits above its

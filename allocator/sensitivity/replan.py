@@ -68,8 +68,9 @@ class TriggerAnalysis:
         }
 
 
-#: changes smaller than this (£1,000) are solver round-off, not absorption
-ROUND_OFF_GBP_M = 1e-3
+#: changes smaller than this share of the base plan's horizon cash (at least £1,000) are
+#: round-off of the solves (the unique plan holds value to 1e-9 relative), not absorption
+ROUND_OFF_SHARE = 1e-8
 
 def _year_index(instance: Instance, label: str) -> int:
     return parse_year_label(label) - parse_year_label(instance.years[0])
@@ -108,12 +109,9 @@ def analyse_triggers(instance: Instance, events, *, years: list[str] | None = No
     x0, v0 = base.x, base.objective
     base_fiscal = {k: v.copy() for k, v in md.fiscal.items()}
     L0, Q0, MF0 = settlement_limits(model, x0), programme_cash(model, x0), mission_fund_cash(model, x0)
+    round_off = max(1e-3, ROUND_OFF_SHARE * float(np.abs(Q0).sum()))
     path0 = value_by_year(model, x0)
     prox = ProximalPlan(s, x0) if closest else None
-    # the base plan is the unique plan (formulation §4b); each re-plan's tie-break is the plan
-    # closest to it (ProximalPlan), so the session's own second stage is not run on them
-    polish = s.unique_plan
-    s.unique_plan = polish and prox is None
     T = md.T
     rows, absorb, rules, relax, paths = [], [], [], [], []
     units = [(e, y, m) for e in chosen for y in trig_years for m in mults]
@@ -142,15 +140,15 @@ def analyse_triggers(instance: Instance, events, *, years: list[str] | None = No
             dL = (L - L0)[:, :, after].sum(axis=2)
             for d, dep in enumerate(md.departments):
                 for c in range(2):
-                    if abs(dL[d, c]) > ROUND_OFF_GBP_M:
+                    if abs(dL[d, c]) > round_off:
                         absorb.append(dict(key, level="department", name=dep, category=CATEGORIES[c],
                                            change_gbp_m=dL[d, c]))
             dMF = float((MF - MF0)[after].sum())
-            if abs(dMF) > ROUND_OFF_GBP_M:
+            if abs(dMF) > round_off:
                 absorb.append(dict(key, level="department", name="mission_fund", category="",
                                    change_gbp_m=dMF))
             dQ = (Q - Q0)[:, after].sum(axis=1)
-            for p in np.flatnonzero(np.abs(dQ) > ROUND_OFF_GBP_M):
+            for p in np.flatnonzero(np.abs(dQ) > round_off):
                 absorb.append(dict(key, level="programme", name=md.programmes[p],
                                    category=CATEGORIES[md.prog_category[p]], change_gbp_m=dQ[p]))
             path = value_by_year(model, x)
@@ -180,7 +178,6 @@ def analyse_triggers(instance: Instance, events, *, years: list[str] | None = No
                          relaxation_gbp_m=relax_total, solve_s=q.solve_s))
         if progress is not None:
             progress(i + 1, len(units))
-    s.unique_plan = polish
     s.reset()
     key_cols = ["event", "kind", "trigger_year", "severity_multiplier", "severity"]
     yl = _value_year_labels(instance, len(path0))
