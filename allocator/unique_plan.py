@@ -110,12 +110,13 @@ def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
         new_backend = HighsBackend
     # the value floor sits exactly on the first stage's optimum; where the solver cannot
     # certify that tight a floor (large breach penalties in a re-plan), it is eased in steps
-    # attempts, in order: warm start; cold; cold holding rows to 1e-9; then the value floor
-    # eased (1e-9, 1e-7 relative) where the solver cannot certify the exact floor. A plan is
-    # accepted only if it is as exact as the first stage's (re-plans fix it for later years).
+    # attempts (value tolerance, warm start, rows held to 1e-9), cheapest first: the exact
+    # floor warm, the floor eased to 1e-9 relative warm, then cold solves with tight rows and
+    # 1e-7. A plan is accepted only if it is as exact as the first stage's (re-plans fix it).
     limit = max(FEASIBILITY_TOL, 10 * _violation(A, lo, hi, clo, chi, x1))
-    attempts = [(tolerance, True, False), (tolerance, False, False), (tolerance, False, True)]
-    attempts += [(max(tolerance, e), w, True) for e in (1e-9, 1e-7) for w in (True, False)]
+    e9, e7 = max(tolerance, 1e-9), max(tolerance, 1e-7)
+    attempts = [(tolerance, True, False), (e9, True, False), (tolerance, False, True),
+                (e9, False, True), (e7, True, False), (e7, False, True)]
     out2, tol = None, tolerance
     for tol, warm, tight in attempts:
         b2 = new_backend()

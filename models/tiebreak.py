@@ -10,7 +10,7 @@ objective actually maximised (c·x, including any breach penalties of a re-plan)
 
     L_d,c,t − τ_d,c,t = u⁺_d,c,t − u⁻_d,c,t,   u⁺, u⁻ ≥ 0        (path_deviation)
 
-    minimise  Σ_{d,c,t} ω_d (u⁺ + u⁻)  +  κ Σ_{p,t} ω_p g_p,t  +  η Σ_{p,t} ω_p π_t q_p,t
+    minimise  Σ_{d,c,t} ω_d (u⁺ + u⁻)  +  κ Σ_{p,t} ω_p g_p,t  +  η Σ_{p,t} ω_p ω_t π_t q_p,t
               + β Σ_{d,c,t} (L_d,c,t − F_d,c,t)
 
 where
@@ -26,7 +26,8 @@ where
   order of the ids, break any remaining ties (in favour of moving the department or
   programme whose id sorts first), so the plan does not depend on the row order of the
   input tables; η = 10⁻⁶ keeps spend ties (equal marginal value inside a department)
-  from being arbitrary: among equal plans, the one that spends least;
+  from being arbitrary: among equal plans, the one that spends least, and earliest
+  (ω_t = 1 + 10⁻³ t/T);
 - β = 2 per £m of settlement above the department's spend (unspent limit): larger than the
   path's 1, so a limit never exceeds spend just to sit nearer the path.
 
@@ -99,7 +100,8 @@ def second_stage(model, mission_fund_cost: float = 0.5) -> SecondStage:
     wprog = rank_weights(md.programmes)
     cost[g.start:g.start + g.size] = mission_fund_cost * wprog[
         g.index["programme"].map(pos).to_numpy(dtype=int)] if g.size else 0.0
-    wp = np.repeat(rank_weights(md.programmes), T)  # cash rows are p*T + t
+    # cash rows are p*T + t; the year term (1 + 10⁻³ t/T) also orders ties between years
+    wp = np.repeat(rank_weights(md.programmes), T) * np.tile(1.0 + TIE_STEP * np.arange(T) / T, md.P)
     cost += SPEND_WEIGHT * np.asarray(e.cash.T @ wp).ravel()
     # unspent settlement: Σ (L − F) ≥ 0 at UNSPENT_WEIGHT a £m, so no limit sits above its
     # department's spend just to be nearer the path
