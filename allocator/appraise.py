@@ -34,11 +34,16 @@ policy's words. The mission test (each row family declares its group, ``Rows.tes
 
 - **affordability**: every DEL envelope, settlement, departmental floor, Mission Fund limit,
   welfare cap and fiscal rule holds (with margins);
-- **mission critical**: discounted mission value Σ_m w_m Σ_t δ_mt gain_mt >= 0 (no worse
-  than continuing baseline spending, grown with any demand pressures: today's service per
-  head of need), reported per mission and per £m spent;
+- **mission critical**: each core metric against baseline (continuing baseline spending grown with any
+  demand pressures: today's service per head of need) in every published year, with
+  every year it is worse flagged. It fails if a core metric is worse than baseline in the
+  last published year, or worse in an earlier year by more than the J-curve tolerance the
+  plan declares (``dip_tolerance``; an undeclared dip that recovers by the last year, or one
+  within the declared tolerance, is a finding), or if the plan improves no core metric by the
+  last year or its discounted mission value is not positive (a zero-impact plan fails);
 - **10-year test**: the value of effects inside the horizon and after it (terminal) are
-  both reported; passes if terminal value >= 0 and the total >= 0;
+  both reported, with the persistence assumption (effects last as long as their lag profile
+  says, nothing after); passes if terminal value >= 0 and the total >= 0;
 - **PIE protection**: each department's protected PIE floor and the rising PIE share hold;
 - **deliverability**: programme floors, caps, ramp limits, statutory demand floors and
   all-or-nothing business cases hold;
@@ -115,6 +120,9 @@ class Appraisal:
     optimal_status: str
     notes: list[str] = field(default_factory=list)
     provenance: dict = field(default_factory=dict)
+    metrics: pd.DataFrame | None = None  # core metric against baseline, every published year
+    net_value: dict | None = None  # NPV, BCR incremental over the baseline (allocator/value.py)
+    value_programmes: pd.DataFrame | None = None
 
     @property
     def passed(self) -> bool:
@@ -144,6 +152,7 @@ class Appraisal:
             "tests": [{"name": t.name, "passed": t.passed, "summary": t.summary, "figures": t.figures}
                       for t in self.tests],
             "violations": self.violations.to_dict(orient="records"),
+            "net_value": self.net_value,
             "notes": self.notes, **self.provenance,
         }
 
@@ -154,6 +163,10 @@ class Appraisal:
         with atomic_dir(out) as tmp:
             write_csv(self.constraints, tmp / "constraints.csv")
             write_csv(self.missions, tmp / "missions.csv")
+            if self.metrics is not None:
+                write_csv(self.metrics, tmp / "metrics.csv")
+            if self.value_programmes is not None:
+                write_csv(self.value_programmes, tmp / "value_programmes.csv")
             write_json(self.to_dict(), tmp / "appraisal.json")
             from allocator.dictionary import datapackage_for_folder
 
@@ -464,7 +477,8 @@ def _solve(instance):
     return solve(instance, explain=False)
 
 
-def appraise(instance, plan, *, file: str | None = None, optimise: bool = True) -> Appraisal:
+def appraise(instance, plan, *, file: str | None = None, optimise: bool = True,
+             dip_tolerance: dict | None = None) -> Appraisal:
     """Evaluate ``plan`` (a path, or a DataFrame shaped like ``allocations.csv``) for ``instance``
     (an :class:`Instance`, or a built :class:`allocator.modelling.Model` whose user
     constraints then form the test ``user_constraints``).
@@ -473,6 +487,10 @@ def appraise(instance, plan, *, file: str | None = None, optimise: bool = True) 
     and the plan's mission value computed, giving the mission test: affordability, mission
     critical, 10-year test, PIE protection, deliverability (and targets in target mode),
     plus the gap to the optimal plan when ``optimise``.
+
+    ``dip_tolerance``: the J-curves the plan declares, {mission id or "*": largest dip below
+    baseline in metric units it accepts in a year before the last}; see
+    :func:`mission_critical` for the rule.
 
     >>> from allocator import load_instance, solve, tiny_instance_path
     >>> instance = load_instance(tiny_instance_path())
@@ -549,24 +567,19 @@ def appraise(instance, plan, *, file: str | None = None, optimise: bool = True) 
 
     tests = [_test("affordability", TESTS["affordability"], policy,
                    "DEL envelope, settlement, departmental floor, Mission Fund and fiscal-rule constraints")]
-    worse = missions[missions["value"] < -tol]["mission"].tolist()
-    mc = TestResult("mission_critical", total >= -tol,
-                    (f"{'pass' if total >= -tol else 'FAIL'}: mission value {total:,.1f} {unit} against "
-                     f"today's service per head of need (baseline spending grown with demand pressures; "
-                     f"{total / total_cash if total_cash else float('nan'):,.4f} "
-                     f"per £m spent)" + (f"; missions worse off than baseline: {', '.join(worse)}" if worse else "")),
-                    {"mission_value": total, "total_spend_gbp_m": total_cash,
-                     "spend_above_baseline_gbp_m": extra_cash,
-                     "value_per_gbp_m": total / total_cash if total_cash > 0 else None,
-                     "missions_worse_than_baseline": worse,
-                     "by_mission": missions.set_index("mission")[["gain_final_year", "value",
-                                                                  "value_per_gbp_m"]].to_dict(orient="index")})
+    metrics = metric_paths(instance, md, gains)
+    mc = mission_critical(metrics, total, tol, unit, total_cash, extra_cash, missions, dip_tolerance)
     ten_ok = v_term >= -tol and total >= -tol
+    persistence = persistence_note(instance, md)
     ten = TestResult("ten_year", ten_ok,
                      f"{'pass' if ten_ok else 'FAIL'}: value in the horizon {v_in:,.1f}, after it (terminal) "
-                     f"{v_term:,.1f} {unit}; terminal share {100 * v_term / total if total else 0:,.1f}%",
+                     f"{v_term:,.1f} {unit}; terminal share {100 * v_term / total if total else 0:,.1f}%. "
+                     f"Persistence: {persistence}",
                      {"value_in_horizon": v_in, "value_terminal": v_term,
-                      "terminal_share": v_term / total if total else None})
+                      "terminal_share": v_term / total if total else None,
+                      "persistence": persistence,
+                      "gain_after_horizon": {mission.id: float(gains[m, md.T:].sum())
+                                             for m, mission in enumerate(instance.settings.missions)}})
     tests += [mc, ten,
               _test("pie_protection", TESTS["pie_protection"], policy, "PIE protection constraints"),
               _test("deliverability", TESTS["deliverability"], policy, "programme floor, cap, ramp and business-case limits")]
@@ -591,11 +604,194 @@ def appraise(instance, plan, *, file: str | None = None, optimise: bool = True) 
     if obj_unit != unit:
         notes.append(f"the plan objective and the gap to the optimum are in {obj_unit}; mission "
                      f"values in {unit}")
+    from allocator.value import net_value
+
+    nv = net_value(model, x)
     app = Appraisal(instance.settings.name, unit, tests, policy, missions, plan_objective, total, v_in,
                     v_term, opt, status, notes,
                     {"instance_sha256": (built.instance_hash if built is not None
                                          else instance_sha256(user_instance)),
                      "money_unit": "gbp_m",
                      "versions": package_versions(),
-                     "command": command_line()})
+                     "command": command_line()}, metrics=metrics, net_value=nv.summary(),
+                    value_programmes=nv.programmes)
     return app
+
+
+def metric_paths(instance: Instance, md, gains: np.ndarray) -> pd.DataFrame:
+    """Each core metric against baseline in every published (horizon) year: mission, year,
+    baseline_value, value, improvement (metric units, + = better), worse (beyond round-off)."""
+    rows = []
+    for m, mission in enumerate(instance.settings.missions):
+        sign = 1.0 if mission.higher_is_better else -1.0
+        for t, y in enumerate(md.years):
+            base = mission.baseline_value + mission.baseline_trend_per_year * t
+            g = float(gains[m, t])
+            eps = 1e-9 * max(1.0, abs(base))
+            rows.append(dict(mission=mission.id, year=y, unit=mission.metric_unit, baseline_value=base,
+                             value=base + sign * g, improvement=g, worse=g < -eps))
+    return pd.DataFrame(rows)
+
+
+def mission_critical(metrics: pd.DataFrame, total: float, tol: float, unit: str, total_cash: float,
+                     extra_cash: float, missions: pd.DataFrame,
+                     dip_tolerance: dict | None = None) -> TestResult:
+    """The mission-critical test. Every core metric is compared with baseline in every
+    published year and each year it is worse is flagged. A flag is a FAILURE when
+
+    1. the metric is worse than baseline at the end of the horizon (the last published year); or
+    2. the plan declares a J-curve tolerance for the mission (``dip_tolerance[mission]``, or
+       ``["*"]`` for all) and the metric is worse by more than it in an earlier year;
+
+    otherwise (a dip before the last year that recovers, with no tolerance declared, or within
+    the declared one) it is a *finding*, reported with its years and depth. The plan must also
+    help: it FAILS if it improves no core metric at the end of the horizon or its total mission
+    value is not positive (a plan that changes nothing delivers no mission)."""
+    last = metrics["year"].iloc[-1] if len(metrics) else None
+    dips = metrics[metrics["worse"]]
+    end_worse = sorted(dips.loc[dips["year"] == last, "mission"].unique())
+    tol_of = dict(dip_tolerance or {})
+    beyond, findings = [], []
+    for mid, g in dips[dips["year"] != last].groupby("mission", sort=True):
+        depth = float(-g["improvement"].min())
+        at = g.loc[g["improvement"].idxmin(), "year"]
+        allowed = tol_of.get(mid, tol_of.get("*"))
+        text = (f"{mid} worse than baseline in {', '.join(g['year'])} (deepest {depth:,.4g} "
+                f"{g['unit'].iloc[0]} in {at})")
+        if allowed is not None and depth > allowed + 1e-12:
+            beyond.append(text + f", beyond its declared tolerance {allowed:g}")
+        else:
+            findings.append(text + (" within its declared J-curve" if allowed is not None
+                                    else ", recovering by the end of the horizon (J-curve)"))
+    improved = sorted(metrics.loc[(metrics["year"] == last) & (metrics["improvement"] > 1e-9
+                                  * metrics["baseline_value"].abs().clip(lower=1.0)), "mission"])
+    helps = bool(improved) and total > tol
+    ok = not end_worse and not beyond and helps
+    reasons = []
+    if end_worse:
+        reasons.append("worse than baseline at the end of the horizon: " + ", ".join(end_worse))
+    reasons += beyond
+    if not helps:
+        reasons.append("improves no core metric at the end of the horizon" if not improved
+                       else f"total mission value {total:,.1f} is not positive")
+    head = (f"{'pass' if ok else 'FAIL'}: mission value {total:,.1f} {unit} against continuing "
+            f"baseline spending; core metrics improved at the end of the horizon: "
+            f"{', '.join(improved) or 'none'}")
+    summary = head + ("; FAIL because " + "; ".join(reasons) if reasons else "")
+    if findings:
+        summary += "; findings: " + "; ".join(findings)
+    figs = {"mission_value": total, "total_spend_gbp_m": total_cash,
+            "spend_above_baseline_gbp_m": extra_cash,
+            "value_per_extra_gbp_m": total / extra_cash if extra_cash > 1e-9 else None,
+            "rule": "fail if a core metric is worse than baseline in the last published year, or "
+                    "worse in an earlier year by more than the J-curve tolerance the plan "
+                    "declares, or if no core metric improves by the last year",
+            "worse_at_end_of_horizon": end_worse, "beyond_declared_tolerance": beyond,
+            "findings": findings, "improved_at_end_of_horizon": improved,
+            "declared_tolerance": tol_of,
+            "worse_years": dips[["mission", "year", "improvement"]].to_dict(orient="records"),
+            "by_mission": missions.set_index("mission")[["gain_final_year", "value",
+                                                         "value_per_extra_gbp_m"]].to_dict(orient="index")}
+    return TestResult("mission_critical", ok, summary, figs)
+
+
+def persistence_note(instance: Instance, md) -> str:
+    """The persistence assumption behind the 10-year test, in words."""
+    K = md.K
+    return (f"an effect lasts only as its lag profile says (lags.csv: shares of a year's spend "
+            f"landing 0..{K} years later; nothing persists after the last lag), so value after "
+            f"the horizon counts effects landing in {_after(md, 0)}..{_after(md, K - 1)} from spend "
+            "inside it, discounted as in the objective; no effect of spend after the horizon "
+            "is counted") if K > 0 else ("effects land in the year of spend only (no lags): "
+                                          "nothing persists after the horizon")
+
+
+def _after(md, k: int) -> str:
+    start = int(md.years[0][:4]) + md.T + k
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+# --------------------------------------------------------------------------- one business case
+CASE_COLUMNS = ("programme", "change_gbp_m", "year", "note")
+
+
+def read_business_case(instance: Instance, case, file: str = "case") -> pd.DataFrame:
+    """A business case: rows ``programme, change_gbp_m[, year][, note]``. ``change_gbp_m`` is
+    the change against baseline spend in real £m a year (price base), + or −; ``year`` a
+    horizon year, or empty/absent for every year. Raises :class:`PlanError` naming the file,
+    row, field and value of every problem."""
+    rows, cols = _plan_rows(case, file)
+    problems: list[Problem] = []
+    for c in cols:
+        if c not in CASE_COLUMNS:
+            problems.append(Problem(file, f"column '{c}'", c, f"unknown column; expected some of {list(CASE_COLUMNS)}"))
+    for c in ("programme", "change_gbp_m"):
+        if c not in cols:
+            problems.append(Problem(file, f"column '{c}'", None, "required column is missing"))
+    if problems:
+        raise PlanError(problems)
+    progs = {p.id: p for p in instance.programmes}
+    years = list(instance.years)
+    out = []
+    for lineno, r in rows:
+        where = f"row {lineno}"
+        if r["programme"] not in progs:
+            problems.append(Problem(file, f"{where}, field 'programme'", r["programme"], "unknown programme"))
+            continue
+        try:
+            v = float(r["change_gbp_m"])
+        except ValueError:
+            v = float("nan")
+        if not math.isfinite(v):
+            problems.append(Problem(file, f"{where}, field 'change_gbp_m'", r["change_gbp_m"],
+                                    "must be a finite number (real £m a year against baseline)"))
+            continue
+        y = (r.get("year") or "").strip()
+        if y and y not in years:
+            problems.append(Problem(file, f"{where}, field 'year'", y,
+                                    f"not a horizon year ({years[0]}..{years[-1]}); leave empty for every year"))
+            continue
+        for yy in ([y] if y else years):
+            out.append(dict(programme=r["programme"], year=yy, change_gbp_m=v))
+    if problems:
+        raise PlanError(problems)
+    if not out:
+        raise PlanError([Problem(file, "rows", None, "the business case changes nothing")])
+    return pd.DataFrame(out).groupby(["programme", "year"], as_index=False, sort=False)["change_gbp_m"].sum()
+
+
+def proposal_plan(instance: Instance, changes: pd.DataFrame) -> pd.DataFrame:
+    """Baseline spend plus the business case's changes, as a plan (cash £m). A shared
+    programme's spend is funded by its first owner (settlements follow the plan)."""
+    pi = {y: f.deflator for y, f in zip(instance.years, instance.fiscal)}
+    ch = {(r.programme, r.year): r.change_gbp_m for r in changes.itertuples()}
+    rows = []
+    for p in instance.programmes:
+        for y in instance.years:
+            real = p.baseline_gbp_m + ch.get((p.id, y), 0.0)
+            rows.append(dict(year=y, programme=p.id, department=p.owners[0], funding="department",
+                             spend_gbp_m=max(real, 0.0) * pi[y]))
+    return pd.DataFrame(rows)
+
+
+def appraise_proposal(instance: Instance, case, *, file: str | None = None, optimise: bool = False,
+                      dip_tolerance: dict | None = None) -> Appraisal:
+    """Appraise one business case on its own: the baseline plus the case's programme changes
+    (:func:`read_business_case`), so every figure (NPV, BCR, core-metric impacts, value
+    inside and after the horizon) is the case's increment over the baseline, with the
+    affordability and other tests of the whole plan it implies."""
+    fname = file or (Path(case).name if not isinstance(case, pd.DataFrame) else "case")
+    changes = read_business_case(instance, case, fname)
+    a = appraise(instance, proposal_plan(instance, changes), file=fname, optimise=optimise,
+                 dip_tolerance=dip_tolerance)
+    a.notes.insert(0, f"business case {fname}: {len(changes)} programme-year changes against "
+                      f"baseline, net {changes['change_gbp_m'].sum():+,.1f} real £m")
+    base = appraise(instance, proposal_plan(instance, changes.iloc[0:0]), file="baseline",
+                    optimise=False)
+    key = ["constraint", "year", "subject", "category"]
+    inherited = a.violations.merge(base.violations[key], on=key)
+    if len(inherited):
+        a.notes.insert(1, f"{len(inherited)} of the {len(a.violations)} breaches are already "
+                          "breached by the baseline plan itself (e.g. "
+                          f"{inherited['description'].iloc[0]}): the case does not cause them")
+    return a

@@ -367,8 +367,16 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     activity = {pid: (q[pid] + avoided[pid]) / press[pid] for pid in progs}
 
     # ---------------------------------------------------------------- objective
+    net_cost = 0.0
+    if s.objective.kind == "net_value":  # V − λ·C (formulation §4c), C recomputed here
+        dsc = s.discounting
+        dS = green_book_discount(dsc.rate, dsc.rate_after_30, dsc.rate_after_75, T, False)
+        extra = np.array([sum(q[pid][t] - p.baseline_gbp_m * press[pid][t] for pid, p in progs.items())
+                          for t in range(T)])  # against the counterfactual b·Λ, as the benefit
+        net_cost = s.appraisal.cost_of_public_funds * float(dS @ (extra - sav / pi))
     _objective(c, inst, activity, T, lag, objective, objective_in_horizon, objective_terminal,
-               max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()))
+               max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()),
+               net_cost=net_cost)
     plan = PlanFacts(inst=inst, years=years, T=T, pos=pos, pi=pi, F=F, progs=progs,
                      dept_ids=dept_ids, q=q, nrows=nrows, dept_spend=dept_spend, dept_pie=dept_pie,
                      mf=mf, lim=lim, del_tot=del_tot, cash_total=cash_total, pie_total=pie_total,
@@ -384,9 +392,9 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
 
 
 def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objective, obj_in, obj_term,
-               rows_per_q: int, cash_spend: float = 0.0) -> None:
+               rows_per_q: int, cash_spend: float = 0.0, net_cost: float = 0.0) -> None:
     """``q``: effective activity e[p,t] per programme (real spend when there are no pressures
-    and no avoided demand)."""
+    and no avoided demand); ``net_cost``: λ·C, subtracted in objective.kind net_value."""
     s = inst.settings
     missions = [m.id for m in s.missions]
     M = len(missions)
@@ -429,6 +437,7 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
         # target mode (models/targets.py): objective = −total cash spend (targets: their family)
         in_h, term = -cash_spend, 0.0
         scale, allowance = abs(cash_spend), rows_per_q * (c.rounding + 1e-9) * len(q) * T
+    in_h -= net_cost  # net_value objective: the cost of the extra funds is in-horizon
     c.report.objective, c.report.objective_in_horizon, c.report.objective_terminal = \
         in_h + term, in_h, term
     for name, reported, mine in (("objective", objective, in_h + term),

@@ -230,6 +230,8 @@ def result_to_unit(res, unit: str) -> None:
             df["discounted_value"] = df["discounted_value"] / kv
         if name == "shadow_prices":
             df["shadow_price"] = df["shadow_price"] * f / k
+            if "value_if_raised" in df:
+                df["value_if_raised"] = df["value_if_raised"] * f / k
             df["slack"] = df["slack"] / f
         res.tables[name] = rename_money_columns(df, unit)
     if res.binding is not None:

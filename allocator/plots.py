@@ -264,7 +264,7 @@ def binding_frame(shadow: pd.DataFrame, top: int = TOP_CONSTRAINTS) -> pd.DataFr
 
 def shadow_prices(run):
     unit = run.summary.get("objective_unit", "objective units")
-    title = "Shadow prices: mission value of £1m more on each binding constraint"
+    title = "Shadow prices: mission value of £1m moved the way that helps (raise a limit, lower a floor)"
     if not run.has_plan:
         return _no_plan(run, title)
     b = binding_frame(run.tables["shadow_prices"])
@@ -278,7 +278,7 @@ def shadow_prices(run):
     else:
         ax.text(0.5, 0.5, "no binding constraint has a positive shadow price", ha="center",
                 va="center", transform=ax.transAxes)
-    ax.set_xlabel(wrap_title(f"value per extra £1m ({unit}); a longer bar: relaxing that rule is "
+    ax.set_xlabel(wrap_title(f"value per £1m moved the way that helps ({unit}); a longer bar: relaxing that rule is "
                              "worth more", 90))
     return _finish(fig, ax, run, title)
 

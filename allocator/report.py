@@ -35,7 +35,7 @@ PLOT_CAPTIONS = {
     "pie_share": "Prevention Investment Expenditure as a share of programme spend, against the rising minimum share.",
     "mission_trajectories": "Each core mission metric under the plan against its baseline path; dotted: effects after the horizon.",
     "fiscal_headroom": "Margin over each fiscal rule and envelope in the years it applies (below zero would be a breach).",
-    "shadow_prices": "Mission value of £1m more on each binding constraint (largest first).",
+    "shadow_prices": "Mission value of moving each binding constraint £1m the way that helps (raising a limit, lowering a floor; largest first).",
 }
 
 CSS = """
@@ -168,8 +168,25 @@ def findings(run) -> list[str]:
     b = binding_frame(run.tables["shadow_prices"], top=1)
     if len(b):
         r = b.iloc[0]
-        out.append(f"The most valuable relaxation is {r['description']}: {_num(r['shadow_price'], 3)} "
-                   f"{unit} per extra £1m.")
+        how = str(r.get("helps", "") or "moving")
+        out.append(f"The most valuable relaxation is {how} {r['description']}: up to "
+                   f"{_num(r['shadow_price'], 3)} {unit} per £1m (moving it the other way costs "
+                   "at least as much).")
+    nv = s.get("net_value") or {}
+    if nv.get("npv_gbp_m") is not None:
+        bcr = "not defined (no extra cost)" if nv.get("bcr") is None else _num(nv["bcr"], 2)
+        out.append(f"Net value against the baseline: NPV £{_num(nv['npv_gbp_m'] / 1000, 1)}bn, "
+                   f"BCR {bcr} (extra cost £{_num(nv['extra_cost_gbp_m'] / 1000, 1)}bn, real, "
+                   f"discounted, at {nv['cost_of_public_funds']:g} of value per £).")
+    mb = run.tables.get("marginal_bcr")
+    if mb is not None and len(mb):
+        r0 = mb[mb["category"] == "resource"]
+        if len(r0) and r0["marginal_bcr"].notna().all():
+            out.append(f"A marginal £1 of {'RDEL' if r0['constraint'].iloc[0] == 'del_envelope' else 'room under the stability rule'} "
+                       f"returns £{_num(r0['marginal_bcr'].iloc[0], 2)} of value per £ of cost in "
+                       f"{r0['year'].iloc[0]} and £{_num(r0['marginal_bcr'].iloc[-1], 2)} in "
+                       f"{r0['year'].iloc[-1]} (marginal BCR; below 1 the extra spending is not "
+                       "worth its cost).")
     m = run.tables["missions"]
     val = m.groupby("mission", sort=False)["discounted_value"].sum()
     if len(val):
@@ -324,10 +341,29 @@ def build_html(run, progress=None) -> str:
         b = binding_frame(run.tables["shadow_prices"])
         if len(b):
             bt = b[["description", "shadow_price"]].rename(
-                columns={"shadow_price": f"value per extra £1m ({unit})"})
+                columns={"shadow_price": f"value per £1m moved the way that helps ({unit})"})
             parts.append(_table(bt, num_cols=[bt.columns[1]], digits=3, id_="binding"))
         else:
             parts.append("<p>No constraint binds with a positive shadow price.</p>")
+        mb = run.tables.get("marginal_bcr")
+        if mb is not None and len(mb):
+            parts.append("<h2>Net value: marginal benefit-cost ratio by year</h2>")
+            piv = mb.pivot_table(index="year", columns="category", values="marginal_bcr",
+                                 sort=False).reset_index()
+            parts.append(_table(piv, num_cols=list(piv.columns[1:]), digits=2, id_="marginal-bcr"))
+            parts.append("<p class=\"sub\">Shadow price of the envelope (value of £1m cash) over "
+                         "its cost (cost of public funds × discount factor ÷ deflator).</p>")
+        lv = run.tables.get("levers")
+        if lv is not None and len(lv):
+            parts.append("<h2>What the mission machinery is worth</h2>")
+            lt = lv[["lever", "kind", "value_with", "value_without", "value_of_lever"]]
+            parts.append(_table(lt, num_cols=["value_with", "value_without", "value_of_lever"],
+                                digits=1, id_="levers"))
+            parts.append(f"<p class=\"sub\">Mission value ({_e(unit)}) of the optimum with each "
+                         "lever and with it switched off, every plan valued with the instance's "
+                         "own objective (`allocator levers`, docs/levers.md). A rule that binds "
+                         "costs value (negative); the 10-year test and mission-led planning add it."
+                         "</p>")
         parts.append("<h2>Allocation by department (cash £m)</h2>")
         dt = department_table(run)
         parts.append(_table(dt, num_cols=list(dt.columns[1:]), digits=0, id_="departments"))

@@ -11,7 +11,10 @@ from allocator.explain import InfeasibilityReport
 from allocator.output import atomic_dir, write_csv, write_json
 
 TABLE_FILES = ("allocations", "departments", "missions", "fiscal", "shadow_prices")
-OPTIONAL_TABLE_FILES = ("metrics",)  # comprehensive input/output metrics (empty without any)
+#: written when present: comprehensive input/output metrics (empty without any); net value
+#: (allocator/value.py); lever values. Older results folders lack them.
+OPTIONAL_TABLE_FILES = ("metrics", "value_programmes", "value_departments", "marginal_bcr", "levers")
+OPTIONAL_TABLES = OPTIONAL_TABLE_FILES
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Result:
     timings_s: dict = field(default_factory=dict)
     objective_kind: str = "value"  # value | target_cost
     money_unit: str = "gbp_m"  # the unit of the tables' money columns and of a money objective
+    net_value: dict | None = None  # NPV, BCR, marginal BCR by year (allocator/value.py)
 
     # convenient table access
     @property
@@ -99,6 +103,8 @@ class Result:
             "money_unit": self.money_unit,
             "timings_s": self.timings_s,
         }
+        if self.net_value is not None:
+            d["net_value"] = self.net_value
         d.update(self.provenance)
         if self.explanation is not None:
             d["infeasibility"] = self.explanation.to_dict()

@@ -241,9 +241,10 @@ class MissionTarget(Strict):
 class Objective(Strict):
     """What the allocation optimises (models/targets.py for ``target_cost``)."""
 
-    kind: Literal["value", "target_cost"] = Field(
+    kind: Literal["value", "target_cost", "net_value"] = Field(
         "value", description="value: maximise discounted mission value; target_cost: the cheapest "
-        "plan (total cash programme spend) that reaches every target.")
+        "plan (total cash programme spend) that reaches every target; net_value: mission value "
+        "minus the cost of the extra public funds (appraisal.cost_of_public_funds).")
     targets: list[MissionTarget] = Field(default_factory=list,
                                          description="Mission targets (target_cost mode).")
 
@@ -252,6 +253,27 @@ class Objective(Strict):
         if self.kind == "target_cost" and not self.targets:
             raise ValueError("objective.kind 'target_cost' needs at least one target")
         return self
+
+
+class UniquePlan(Strict):
+    """The second stage that picks one plan from the optimal face (docs/formulation.md §4b)."""
+
+    enabled: bool = Field(True, description="Run the second stage after every optimal solve.")
+    value_tolerance: float = Field(0.0, ge=0.0, le=0.01, description="Relative mission value the "
+                                   "second stage may give up: c·x >= V* − tolerance·max(|V*|, 1).")
+    mission_fund_cost: float = Field(0.5, ge=0.0, description="Second-stage cost of £1m of Mission "
+                                     "Fund money, per £1m of settlement off its path: below 1 the "
+                                     "Fund pays where that brings an owner's settlement towards "
+                                     "its path.")
+
+
+class Appraisal(Strict):
+    """Net value: what a £ of public spending costs (Green Book basis, README)."""
+
+    cost_of_public_funds: float = Field(1.0, ge=0.0, description="Social cost of £1 of extra "
+                                        "public spending, in £ of value: 1.0 is the resources "
+                                        "alone (Green Book central case, no excess-burden uplift); "
+                                        "1.2 adds a 20% marginal excess tax burden.")
 
 
 class InstanceSettings(Strict):
@@ -285,6 +307,8 @@ class InstanceSettings(Strict):
         default_factory=list, description="Input and output indicators computed from the plan.")
     objective: Objective = Field(default_factory=Objective,
                                  description="value (default) or target_cost with mission targets.")
+    unique_plan: UniquePlan = Field(default_factory=UniquePlan)
+    appraisal: Appraisal = Field(default_factory=Appraisal)
     # Sections read by other capabilities (cycles, sensitivity) are kept as plain data here
     # and validated by those capabilities' own schemas.
     uncertainty: dict | None = None

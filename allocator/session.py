@@ -97,7 +97,8 @@ class ModelSession:
     """
 
     def __init__(self, instance, *, time_limit_s: float | None = None, presolve: bool = True,
-                 check_sample: float = CHECK_SAMPLE, check_seed: int = 0):
+                 check_sample: float = CHECK_SAMPLE, check_seed: int = 0,
+                 unique_plan: bool | None = None):
         t0 = time.perf_counter()
         from allocator.modelling import Model, build
         from allocator.numerics import objective_factor
@@ -116,6 +117,10 @@ class ModelSession:
         self.backend = HighsBackend(time_limit_s=time_limit_s, presolve=presolve)
         ints = built.integrality()  # all-or-nothing business cases stay integer on re-solves
         self.backend.load(self.model.lp, integrality=ints)
+        self._ints = ints
+        # the second stage (docs/formulation.md §4b) after every optimal re-solve
+        self.unique_plan = (self.instance.settings.unique_plan.enabled if unique_plan is None
+                            else bool(unique_plan))
         md, lp = self.model.data, self.model.lp
         self._fiscal0 = {k: v.copy() for k, v in md.fiscal.items()}
         self._weight0 = md.weight.copy()
@@ -428,6 +433,10 @@ class ModelSession:
         self.last = out
         if getattr(self, "_base_basis", None) is None and out.status.value == "optimal":
             self.remember_base_basis()
+        if self.unique_plan:
+            from allocator.api import unique
+
+            out = unique(self.model, self.backend, out, self._ints, True)
         lp = self.model.lp
         slack = None
         if len(self.slack_rows) and out.x is not None:

@@ -186,7 +186,12 @@ def fiscal(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
 
 def shadow_prices(model: AllocationModel, row_dual: np.ndarray | None, row_activity: np.ndarray,
                   tol: float = 1e-7) -> pd.DataFrame:
-    """Mission value of relaxing each policy constraint by one unit (£1m), and its slack."""
+    """Mission value of relaxing each policy constraint by one unit (£1m), and its slack.
+
+    ``shadow_price`` = |y_r| is the value of moving the binding bound the way that helps;
+    ``helps`` says which way that is ("raising" a limit, "lowering" a floor; empty when the
+    price is 0), and ``value_if_raised`` = y_r = dV/d(bound) is signed: a floor's is negative
+    (raising it costs value, lowering it adds about as much)."""
     lp = model.lp
     labels = lp.row_labels()
     lo, hi = lp.row_lower, lp.row_upper
@@ -196,11 +201,15 @@ def shadow_prices(model: AllocationModel, row_dual: np.ndarray | None, row_activ
     price = np.where(price < tol, 0.0, price)
     df = labels.rename(columns={"family": "constraint"})
     df["shadow_price"] = price
+    signed = np.asarray(row_dual, dtype=float) if row_dual is not None else np.full(lp.m, np.nan)
+    signed = np.where(np.abs(signed) < tol, 0.0, signed)
+    df["value_if_raised"] = signed
+    df["helps"] = np.where(signed > 0, "raising", np.where(signed < 0, "lowering", ""))
     df["slack"] = np.where(np.abs(slack) < 1e-6, 0.0, slack)
     df["binding"] = (df["slack"] <= 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(hi), hi, lo))))
     df = df[~df["structural"]].drop(columns="structural")
     return df.reset_index(drop=True)[["constraint", "year", "subject", "category", "shadow_price",
-                                      "slack", "binding"]]
+                                      "helps", "value_if_raised", "slack", "binding"]]
 
 
 def row_table(model: AllocationModel) -> pd.DataFrame:

@@ -98,8 +98,10 @@ def test_generated_baseline_plan_meets_department_totals(small):
 
 
 def test_warm_resolves_equal_cold_solves(small):
+    # the first-stage LP, warm against cold: the second stage (formulation §4b) picks among
+    # the optima to its own tolerance, so the in-horizon/terminal split is compared without it
     scs = scenarios.draw(small, 4, seed=11)
-    sess = ModelSession(small)
+    sess = ModelSession(small, unique_plan=False)
     ref = ReferenceLP(small)
     for sc in scs:
         sess.set_fiscal(**sc["fiscal"])
@@ -108,7 +110,7 @@ def test_warm_resolves_equal_cold_solves(small):
         ref.set_fiscal(**sc["fiscal"])
         ref.set_weights(sc["weights"])
         st, ref_obj, _ = ref.solve()
-        cold = solve(scenarios.apply(small, sc), explain=False)
+        cold = solve(scenarios.apply(small, sc), explain=False, unique_plan=False)
         assert warm.status == cold.status
         if cold.status == "optimal":
             assert _close(warm.objective, cold.objective)

@@ -25,6 +25,7 @@ from . import reliability_cmds  # noqa: E402,F401
 from . import cycles_cmds  # noqa: E402,F401
 from . import statement_cmds  # noqa: E402,F401  (mission impact statement)
 from . import uncertainty_cmds  # noqa: E402,F401
+from . import levers_cmds  # noqa: E402,F401
 
 
 def main() -> None:

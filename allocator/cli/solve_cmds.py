@@ -110,7 +110,7 @@ def print_summary(res, out: Path | None) -> None:
 
         fam = binding_by_family(res.shadow_prices)
         per = {"gbp_m": "£1m", "gbp_bn": "£1bn", "gbp": "£1"}[unit]
-        t = Table(title=f"Binding constraints by family (objective per extra {per})")
+        t = Table(title=f"Binding constraints by family (objective per extra {per} moved the way that helps)")
         for c in ("family", "binding rows", "largest shadow price", "where"):
             t.add_column(c, justify="right" if c in ("binding rows", "largest shadow price") else "left")
         for r in fam[fam["binding"] > 0].itertuples():
