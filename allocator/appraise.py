@@ -284,14 +284,44 @@ def plan_vector(model: AllocationModel, spend: dict) -> np.ndarray:
         k = [pid for pid, _, _ in md.periods].index(r.period)
         _, a, b = md.periods[k]
         x[sb.start + j] = max(dspend[d, c, t] * pi[a] / pi[t] for t in range(a, b + 1))
-    # PSNFL from its definition (rows N_t − N_{t−1} + other_t = rhs_t)
+    # settled totals fixed where imposed; Barnett-determined limits from their rows
+    if model.instance.settings.constraints.settled_totals and lp.family("settled_total") is not None:
+        from allocator.models.constraints.settlements import settled_values
+
+        slot = {(r.department, r.category, r.period): j
+                for j, r in enumerate(sb.index.itertuples(index=False))}
+        for d, c, t, v in settled_values(model):
+            k = md.period_of_year[t]
+            pid, a, _ = md.periods[k]
+            x[sb.start + slot[(md.departments[d], CATEGORIES[c], pid)]] = v * pi[a] / pi[t]
+    blk = lp.family("barnett")
+    if blk is not None:
+        # L[n,c,t] = rhs + Σ β CE: the row's activity without the devolved limits gives them
+        A = lp.A
+        rows = np.arange(blk.start, blk.start + blk.size)
+        labels = blk.labels
+        own = {(r.department, r.category, r.period): j
+               for j, r in enumerate(sb.index.itertuples(index=False))}
+        for i, lab in enumerate(labels.itertuples(index=False)):
+            t = md.years.index(lab.year)
+            pid, a, _ = md.periods[md.period_of_year[t]]
+            j = sb.start + own[(lab.subject, lab.category, pid)]
+            coef = A[rows[i], j]
+            keep, x[j] = x[j], 0.0
+            need = (lp.row_lower[rows[i]] - (A[rows[i]] @ x)[0]) / coef
+            # annual profile: one year per column; flat_real: the period's largest need
+            x[j] = need if md.periods[md.period_of_year[t]][1] == t else max(keep, need)
+    # PSNFL from its definition (rows N_t − (1+ι) N_{t−1} + other_t = rhs_t): forward substitution
+    from scipy.sparse.linalg import spsolve_triangular
+
     nb = lp.var_blocks["psnfl"]
     blk = lp.family("psnfl_definition")
     A = lp.A
     rows = slice(blk.start, blk.start + blk.size)
     other = A[rows] @ x
     rhs = lp.row_lower[rows]
-    x[nb.start:nb.start + T] = np.cumsum(rhs - other)
+    M = A[rows][:, nb.start:nb.start + T].tocsr()
+    x[nb.start:nb.start + T] = spsolve_triangular(M, rhs - other, lower=True)
     return x
 
 

@@ -11,17 +11,25 @@ code) and lists every violation:
                programmes (two or more owners, or flagged) and only when the Fund is on
     programme_floor / programme_cap:  floor_p <= q[p,t] <= cap_p
     ramp_limit: |q[p,0] − b_p| <= R_p, |q[p,t] − q[p,t−1]| <= R_p
-    settlement: Σ department-funded spend[d,c,t] <= L[d,c,t] (= when settlements are off),
+    settlement: Σ department-funded spend[d,c,t] <= L[d,c,t]; = when settlements are off, in
+                fiscal mode or in a year without that envelope, except Barnett-determined limits
                 L >= 0; with flat_real settlements L[d,c,t]/π_t is flat within each period
     department_real_floor: L[d,R,t] + L[d,C,t] >= f_d (B_d^R + B_d^C) π_t
-    del_envelope: Σ_d L[d,c,t] + MF[c,t] <= E[c,t]
+    del_envelope: Σ_d L[d,c,t] + MF[c,t] <= E[c,t] in years with an envelope figure (without
+                  one, settlement rows are equalities except for Barnett-determined departments)
     pie_department_floor: PIE spend funded by d >= φ_d π_t
     pie_share: Σ_{PIE} π_t q − σ_t Σ π_t q >= 0
     mission_fund_size / _minimum: Σ MF_t <= share · Σ π_t q;  Σ MF_t >= G_min
+    settled_total: L[d,c,t] = V[d,c,t] for settled figures (not Barnett-determined departments)
+    committed_path: L[d,R,t] + L[d,C,t] >= K[d,t]
+    barnett: L[n,c,t] − Ref[n,c,t] = Σ_d cf·pp (L[d,c,t] + MF[d,c,t] − Ref[d,c,t]), Ref the
+             settled figure, else the last settled figure (or year-1 baseline) held flat real,
+             MF the Mission Fund spend on programmes whose first owner is d (>= with flat_real)
     sav_t = Σ_p a_p π_t Σ_τ ℓ_p[t−τ] (q[p,τ] − b_p)
-    welfare_cap: W_t − sav_t <= cap_t
-    stability_rule: R_t − RDEL_t − (A_t − sav_t) − Dep_t >= margin + H
-    N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t) + A^K_t − R_t + O_t
+    welfare_cap: W_t − sav_t <= cap_t (1 + margin), in years with a cap figure
+    ΔDI_t = ι (N_{t−1} − N^f_{t−1}) (0 in the first year; ι = 0 with the feedback off)
+    stability_rule: R_t − RDEL_t − (A_t − sav_t + ΔDI_t) − Dep_t >= margin + H
+    N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t + ΔDI_t) + A^K_t − R_t + O_t
     investment_rule: N_t − (Y_t / Y_{t−1}) N_{t−1} <= −H
     business_case: an all-or-nothing programme spends b_p every year or C_p every year
     objective: Σ_m w_m Σ_t δ[m,t] Σ_p Σ_k ℓ_p[k] (R_pm(q[p,t−k]) − R_pm(b_p)),  R_pm the
@@ -164,7 +172,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     F = {k: np.array([getattr(fy[y], k) if getattr(fy[y], k) is not None else np.nan for y in years],
                      dtype=float)
          for k in ("gdp_gbp_m", "receipts_gbp_m", "ame_current_gbp_m", "welfare_capped_gbp_m",
-                   "welfare_cap_gbp_m", "ame_capital_gbp_m", "depreciation_gbp_m",
+                   "welfare_cap_gbp_m", "ame_capital_gbp_m", "depreciation_gbp_m", "debt_interest_gbp_m",
                    "other_psnfl_flows_gbp_m", "rdel_envelope_gbp_m", "cdel_envelope_gbp_m")}
     for name, cols in REQUIRED.items():
         df = tables.get(name)
@@ -180,6 +188,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     dept_ids = [d.id for d in inst.departments]
     dset = set(dept_ids)
     mf_on = on.mission_fund and s.mission_fund.max_share_of_del > 0
+    devolved = {b.devolved for b in inst.barnett}
 
     # ---------------------------------------------------------------- allocation rows
     q = {p: np.zeros(T) for p in progs}
@@ -187,6 +196,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     dept_spend = defaultdict(float)  # (d, category, t)
     dept_pie = defaultdict(float)  # (d, t)
     mf = np.zeros((2, T))
+    mf_owner = defaultdict(float)  # Mission Fund spend by (first owner, category, t)
     for r in alloc.itertuples(index=False):
         year, prog, fund, dep = str(r.year), str(r.programme), str(r.funding), str(r.department)
         spend, real = float(r.spend_gbp_m), float(r.real_spend_gbp_m)
@@ -217,6 +227,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                        f"Mission Fund spend {spend:.6f} on a programme it may not fund "
                        "(single owner, not flagged eligible)")
             mf[cat, t] += spend
+            mf_owner[(p.owners[0], cat, t)] += spend
         else:
             c.fail("table", year, prog, f"unknown funding source '{fund}'")
     for prog in progs:
@@ -273,7 +284,10 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                 L, S = lim[d, k, t], dept_spend[(dep, k, t)]
                 c.ge("settlement", years[t], f"{dep} {cat}", L, 0.0, 0.0, 1,
                      lambda: f"negative settlement {L:.6f}")
-                if on.settlements:
+                no_env = (on.del_envelope
+                          and np.isnan(F[("rdel_envelope_gbp_m", "cdel_envelope_gbp_m")[k]][t]))
+                if (on.settlements and s.mode == "envelope" and not no_env) or (
+                        on.barnett and dep in devolved):
                     c.le("settlement", years[t], f"{dep} {cat}", S, L, abs(S) + abs(L), 50,
                          lambda: f"department-funded spend {S:.6f} exceeds the settlement {L:.6f}")
                 else:
@@ -301,6 +315,9 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                          float(np.nanmax(real) - np.nanmin(real)), 0.0, float(np.nanmax(np.abs(real))),
                          2, "settlement is not flat in real terms within the period")
 
+    # ---------------------------------------------------------------- settled, committed, Barnett
+    _settled_committed_barnett(c, inst, lim, mf_owner, pi, years, pos, dept_ids)
+
     # ---------------------------------------------------------------- totals
     del_tot = np.nansum(lim, axis=0) + mf  # (2, T)
     cash_total = sum(pi * q[p] for p in progs)
@@ -310,6 +327,8 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     for t, y in enumerate(years):
         if s.mode == "envelope" and on.del_envelope:
             for k, col in enumerate(("rdel_envelope_gbp_m", "cdel_envelope_gbp_m")):
+                if np.isnan(F[col][t]):
+                    continue  # no envelope this year: the fiscal rules govern
                 c.le("del_envelope", y, ("resource", "capital")[k], del_tot[k, t], F[col][t],
                      abs(F[col][t]), len(dept_ids) + 50)
         fr_row = fiscal_rows.get(y)
@@ -349,29 +368,46 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                     sav_scale[t] += abs(term) + p.ame_saving_per_gbp_m * pi[t] * w * abs(q[pid][tau])
     fr = s.fiscal_rules
     H = fr.headroom_gbp_m
-    wyears = years if fr.welfare_cap_years is None else fr.welfare_cap_years
+    wyears = ([y for y in years if fy[y].welfare_cap_gbp_m is not None]
+              if fr.welfare_cap_years is None else fr.welfare_cap_years)
     if on.welfare_cap:
         for y in wyears:
             t = pos[y]
+            limit = F["welfare_cap_gbp_m"][t] * (1.0 + fr.welfare_cap_margin)
             c.le("welfare_cap", y, "welfare cap", F["welfare_capped_gbp_m"][t] - sav[t],
-                 F["welfare_cap_gbp_m"][t], F["welfare_capped_gbp_m"][t] + sav_scale[t], 50)
-    cb = F["receipts_gbp_m"] - del_tot[0] - (F["ame_current_gbp_m"] - sav) - F["depreciation_gbp_m"]
-    scale_cb = F["receipts_gbp_m"] + np.abs(del_tot[0]) + F["ame_current_gbp_m"] + sav_scale
+                 limit, F["welfare_capped_gbp_m"][t] + sav_scale[t], 50)
+    # PSNFL year by year with the debt-interest feedback ΔDI_t = ι (N_{t−1} − N^f_{t−1})
+    iota = fr.debt_interest_rate if on.debt_interest_feedback else 0.0
+    N = np.zeros(T)
+    N_scale = np.zeros(T)
+    extra_di = np.zeros(T)
+    prev, prev_scale = fr.psnfl_initial_gbp_m, abs(fr.psnfl_initial_gbp_m)
+    prev_forecast = fr.psnfl_initial_gbp_m
+    for t in range(T):
+        if iota:
+            extra_di[t] = iota * (prev - prev_forecast)
+            prev_forecast = fy[years[t]].psnfl_forecast_gbp_m
+        flows = (del_tot[0, t] + del_tot[1, t] + F["ame_current_gbp_m"][t] - sav[t] + extra_di[t]
+                 + F["ame_capital_gbp_m"][t] - F["receipts_gbp_m"][t] + F["other_psnfl_flows_gbp_m"][t])
+        N[t] = prev + flows
+        N_scale[t] = (1.0 + iota) * prev_scale + abs(del_tot[:, t]).sum() + F["ame_current_gbp_m"][t] \
+            + sav_scale[t] + iota * abs(prev_forecast) + F["ame_capital_gbp_m"][t] \
+            + F["receipts_gbp_m"][t] + abs(F["other_psnfl_flows_gbp_m"][t])
+        prev, prev_scale = N[t], N_scale[t]
+        fr_row = fiscal_rows.get(years[t])
+        if fr_row is not None and hasattr(fr_row, "debt_interest_gbp_m"):
+            c.eq("fiscal_table", years[t], "debt_interest_gbp_m", float(fr_row.debt_interest_gbp_m),
+                 fy[years[t]].debt_interest_gbp_m + extra_di[t], N_scale[t], 100 * (t + 1))
+    cb = (F["receipts_gbp_m"] - del_tot[0] - (F["ame_current_gbp_m"] - sav + extra_di)
+          - F["depreciation_gbp_m"])
+    scale_cb = F["receipts_gbp_m"] + np.abs(del_tot[0]) + F["ame_current_gbp_m"] + sav_scale \
+        + iota * np.concatenate([[0.0], N_scale[:-1]])
     if on.stability_rule:
         for y in fr.stability_rule.target_years:
             t = pos[y]
             c.ge("stability_rule", y, "current budget", cb[t],
                  fr.stability_rule.required_margin_gbp_m + H, scale_cb[t], 100)
-    N = np.zeros(T)
-    N_scale = np.zeros(T)
-    prev, prev_scale = fr.psnfl_initial_gbp_m, abs(fr.psnfl_initial_gbp_m)
     for t in range(T):
-        flows = (del_tot[0, t] + del_tot[1, t] + F["ame_current_gbp_m"][t] - sav[t]
-                 + F["ame_capital_gbp_m"][t] - F["receipts_gbp_m"][t] + F["other_psnfl_flows_gbp_m"][t])
-        N[t] = prev + flows
-        N_scale[t] = prev_scale + abs(del_tot[:, t]).sum() + F["ame_current_gbp_m"][t] + sav_scale[t] \
-            + F["ame_capital_gbp_m"][t] + F["receipts_gbp_m"][t] + abs(F["other_psnfl_flows_gbp_m"][t])
-        prev, prev_scale = N[t], N_scale[t]
         fr_row = fiscal_rows.get(years[t])
         if fr_row is not None and hasattr(fr_row, "psnfl_gbp_m"):
             c.eq("fiscal_table", years[t], "psnfl_gbp_m", float(fr_row.psnfl_gbp_m), N[t], N_scale[t],
@@ -390,6 +426,60 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     _objective(c, inst, q, T, lag, objective, objective_in_horizon, objective_terminal,
                max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()))
     return c.report
+
+
+def _settled_committed_barnett(c: _Checker, inst: Instance, lim: np.ndarray, mf_owner: dict,
+                               pi: np.ndarray, years: list, pos: dict, dept_ids: list) -> None:
+    """Settled totals, committed paths and Barnett rows, from the departments table's limits."""
+    on = inst.settings.constraints
+    T = len(years)
+    devolved = {b.devolved for b in inst.barnett}
+    settled = {}  # (d, c, t) -> V, every published figure (the Barnett reference)
+    fixed = set()  # (d, c, t) imposed
+    for r in inst.settled:
+        key = (r.department, 0 if r.category == "resource" else 1, pos[r.year])
+        settled[key] = r.limit_gbp_m
+        if r.fixed:
+            fixed.add(key)
+    if on.settled_totals:
+        for (dep, k, t), v in settled.items():
+            if (on.barnett and dep in devolved) or (dep, k, t) not in fixed:
+                continue
+            L = lim[dept_ids.index(dep), k, t]
+            c.eq("settled_total", years[t], f"{dep} {('resource', 'capital')[k]}", L, v, abs(v), 1,
+                 lambda: f"limit {L:.6f} differs from the settled figure {v:.6f}")
+    if on.committed_paths:
+        for r in inst.committed:
+            t, d = pos[r.year], dept_ids.index(r.department)
+            c.ge("committed_path", r.year, r.department, lim[d, 0, t] + lim[d, 1, t], r.min_del_gbp_m,
+                 r.min_del_gbp_m, 2)
+    if not (on.barnett and inst.barnett):
+        return
+    base = {d.id: (d.rdel_baseline_gbp_m, d.cdel_baseline_gbp_m) for d in inst.departments}
+
+    def ref(dep: str, k: int, t: int) -> float:
+        for u in range(t, -1, -1):  # the latest settled figure at or before t, held flat real
+            if (dep, k, u) in settled:
+                return settled[(dep, k, u)] * pi[t] / pi[u]
+        return base[dep][k] * pi[t] / pi[0]
+
+    for n in dict.fromkeys(b.devolved for b in inst.barnett):
+        rows = [b for b in inst.barnett if b.devolved == n]
+        for t in range(T):
+            for k in range(2):
+                change = 0.0
+                scale = abs(lim[dept_ids.index(n), k, t])
+                for b in rows:
+                    d = dept_ids.index(b.department)
+                    comparable = lim[d, k, t] + mf_owner[(b.department, k, t)]
+                    beta = b.comparability_factor * b.population_proportion
+                    change += beta * (comparable - ref(b.department, k, t))
+                    scale += beta * (abs(comparable) + abs(ref(b.department, k, t)))
+                want = ref(n, k, t) + change
+                got = lim[dept_ids.index(n), k, t]
+                check = c.ge if inst.settings.settlement_profile == "flat_real" else c.eq
+                check("barnett", years[t], f"{n} {('resource', 'capital')[k]}", got, want, scale,
+                      len(rows) + 2, lambda: f"block grant {got:.6f}; Barnett gives {want:.6f}")
 
 
 def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objective, obj_in, obj_term,

@@ -18,8 +18,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InstanceError, Problem
-from allocator.schema import (Department, FiscalYear, Instance, InstanceSettings, LagWeight,
-                              Programme, Segment)
+from allocator.schema import (BarnettFactor, CommittedPath, Department, FiscalYear, Instance,
+                              InstanceSettings, LagWeight, Programme, Segment, SettledLimit)
 
 #: table name -> (file name, row model, required? )
 TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
@@ -28,6 +28,9 @@ TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
     "segments": ("segments.csv", Segment, False),
     "lag_profiles": ("lags.csv", LagWeight, True),
     "fiscal": ("fiscal.csv", FiscalYear, True),
+    "barnett": ("barnett.csv", BarnettFactor, False),
+    "settled": ("settled.csv", SettledLimit, False),
+    "committed": ("committed.csv", CommittedPath, False),
 }
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # bounds that keep a hostile or mistaken file from exhausting memory (clear errors instead)

@@ -1,15 +1,23 @@
-"""Fiscal rules (families ``psnfl_definition`` [structural], ``stability_rule``, ``investment_rule``).
+"""Fiscal rules (families ``psnfl_definition`` [structural], ``stability_rule``, ``investment_rule``)
+with the debt-interest feedback.
 
 Totals: RDEL_t = Σ_d L[d,resource,t] + MF[resource,t], CDEL_t likewise; current AME net
-of invest-to-save savings is A_t − sav_t.
+of invest-to-save savings and with the plan's extra debt interest is A_t − sav_t + ΔDI_t.
 
-Stability rule (current budget), in its target years, with headroom H:
+Debt-interest feedback (switch ``debt_interest_feedback``, rate ι = ``debt_interest_rate``):
+the forecast's debt interest (inside A_t) assumes the forecast PSNFL path N^f; a plan that
+ends year t−1 with more (less) PSNFL pays ι on the difference in year t:
 
-    CB_t = R_t − RDEL_t − (A_t − sav_t) − Dep_t >= m + H
+    ΔDI_t = ι (N_{t−1} − N^f_{t−1}),      with N_{−1} = N^f_{−1} = the initial PSNFL, so ΔDI_0 = 0
+
+(ι = 0 when the switch is off). Stability rule (current budget), in its target years, with
+headroom H:
+
+    CB_t = R_t − RDEL_t − (A_t − sav_t + ΔDI_t) − Dep_t >= m + H
 
 PSNFL carried year to year (structural definition, all years):
 
-    N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t) + A^K_t − R_t + O_t
+    N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t + ΔDI_t) + A^K_t − R_t + O_t
 
 (depreciation cancels between the current deficit and net investment). Investment rule,
 PSNFL falling as a share of GDP in its target years, with headroom H (£m of PSNFL):
@@ -26,20 +34,39 @@ def _target_rows(md, years) -> np.ndarray:
     return np.array([md.years.index(y) for y in years], dtype=int)
 
 
+def debt_interest_rate(model) -> float:
+    """ι: the effective rate on PSNFL above the forecast path (0 when the feedback is off)."""
+    s = model.instance.settings
+    return s.fiscal_rules.debt_interest_rate if s.constraints.debt_interest_feedback else 0.0
+
+
+def psnfl_forecast_previous(model) -> np.ndarray:
+    """N^f_{t−1} for t = 0..T−1 (N^f_{−1} = the initial PSNFL); zeros when the feedback is off."""
+    md, inst = model.data, model.instance
+    if debt_interest_rate(model) == 0.0:
+        return np.zeros(md.T)
+    fy = {f.year: f.psnfl_forecast_gbp_m for f in inst.fiscal}
+    path = np.array([fy[y] for y in md.years], dtype=float)
+    return np.concatenate([[inst.settings.fiscal_rules.psnfl_initial_gbp_m], path[:-1]])
+
+
 def bounds(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Row bounds of this module's families from the current data (used on build and on
     parameter updates, so a re-solve never needs a rebuild)."""
     md, e, s = model.data, model.expr, model.instance.settings
     fr, T, F = s.fiscal_rules, md.T, md.fiscal
     H = fr.headroom_gbp_m
+    iota = debt_interest_rate(model)
+    Nf_prev = psnfl_forecast_previous(model)
     out = {}
     rhs = (F["ame_current_gbp_m"] + F["ame_capital_gbp_m"] - F["receipts_gbp_m"]
-           + F["other_psnfl_flows_gbp_m"] - e.ame_saving_const)
-    rhs[0] += fr.psnfl_initial_gbp_m
+           + F["other_psnfl_flows_gbp_m"] - e.ame_saving_const - iota * Nf_prev)
+    rhs[0] += (1.0 + iota) * fr.psnfl_initial_gbp_m
     out["psnfl_definition"] = (rhs, rhs.copy())
     ts = _target_rows(md, fr.stability_rule.target_years)
     lo = (fr.stability_rule.required_margin_gbp_m + H - F["receipts_gbp_m"]
-          + F["ame_current_gbp_m"] + F["depreciation_gbp_m"] - e.ame_saving_const)
+          + F["ame_current_gbp_m"] + F["depreciation_gbp_m"] - e.ame_saving_const - iota * Nf_prev)
+    lo[0] += iota * fr.psnfl_initial_gbp_m
     out["stability_rule"] = (lo[ts], np.full(len(ts), np.inf))
     ts = _target_rows(md, fr.investment_rule.target_years)
     Y = F["gdp_gbp_m"]
@@ -55,19 +82,23 @@ def add(model) -> None:
     fr, on, T, F = s.fiscal_rules, s.constraints, md.T, md.fiscal
     rdel, cdel = e.del_total[:T], e.del_total[T:]
     nb = lp.var_blocks["psnfl"]
+    iota = debt_interest_rate(model)
     N = lp.column_matrix(nb, sp.eye(T))
     N_prev = lp.column_matrix(nb, sp.eye(T, k=-1))
     b = bounds(model)
 
-    # N_t − N_{t−1} − RDEL_t − CDEL_t + sav_t = A_t + A^K_t − R_t + O_t − sav_const_t  (+N_0 at t=0)
-    lp.add_constraints("psnfl_definition", N - N_prev - rdel - cdel + e.ame_saving,
+    # N_t − (1+ι) N_{t−1} − RDEL_t − CDEL_t + sav_t
+    #   = A_t + A^K_t − R_t + O_t − sav_const_t − ι N^f_{t−1}       (+(1+ι) N_{−1} at t=0)
+    lp.add_constraints("psnfl_definition", N - (1.0 + iota) * N_prev - rdel - cdel + e.ame_saving,
                        *b["psnfl_definition"],
                        pd.DataFrame({"year": md.years, "subject": "PSNFL"}), structural=True)
 
     if on.stability_rule and fr.stability_rule.target_years:
         ts = _target_rows(md, fr.stability_rule.target_years)
-        # −RDEL_t + sav_t >= m + H − R_t + A_t + Dep_t − sav_const_t
-        lp.add_constraints("stability_rule", (-rdel + e.ame_saving)[ts], *b["stability_rule"],
+        # −RDEL_t + sav_t − ι N_{t−1} >= m + H − R_t + A_t + Dep_t − sav_const_t − ι N^f_{t−1}
+        #                                                          (+ι N_{−1} at t=0)
+        lp.add_constraints("stability_rule", (-rdel + e.ame_saving - iota * N_prev)[ts],
+                           *b["stability_rule"],
                            pd.DataFrame({"year": np.array(md.years)[ts], "subject": "current budget"}))
 
     if on.investment_rule and fr.investment_rule.target_years:

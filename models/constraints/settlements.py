@@ -1,4 +1,4 @@
-"""Departmental settlements (family ``settlement``).
+"""Departmental settlements (families ``settlement``, ``settled_total``, ``committed_path``).
 
 Each department d gets a settlement per category c. With ``settlement_profile: annual``
 (default) it is a limit for every year, S[d,c,t] = L[d,c,t] (the SR tables' profile).
@@ -8,15 +8,50 @@ t ∈ k is L[d,c,t] = S[d,k,c] · π_t / π_k0. Department-funded spend stays wi
 
     Σ_{p owned by d, cat c} spend_funded_by_d[p,t] − L[d,c,t] <= 0      for all d, c, t
 
-With the ``settlements`` switch off, and in ``fiscal`` mode, the row is an equality (limits
-are what departments spend): in fiscal mode the rules count limits and no envelope bounds
-them, so an unspent limit would be an arbitrary paper figure.
+The row is an equality (limits are what departments spend) when the ``settlements`` switch
+is off, in ``fiscal`` mode, and in envelope mode in a year without an envelope for
+category c: there the fiscal rules count the limits and nothing else bounds them, so an
+unspent limit would be an arbitrary paper figure. A devolved department whose limits follow
+Barnett (switch ``barnett`` on, rows in barnett.csv) always keeps the inequality: its limit
+is set by the Barnett rows.
+
+Settled totals (switch ``settled_totals``; table settled.csv): where a Spending Review has
+already settled department d's category-c limit for year t at V[d,c,t] (cash) and the row's
+``fixed`` flag is true, the limit is fixed; a devolved department's settled figures (and any
+row with ``fixed`` false) are only the Barnett reference path:
+
+    L[d,c,t] = V[d,c,t]
+
+Committed paths (switch ``committed_paths``; table committed.csv): a committed floor on a
+department's total DEL, e.g. the defence path (cash):
+
+    L[d,R,t] + L[d,C,t] >= K[d,t]
 """
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..data import CATEGORIES
+
+
+def barnett_departments(model) -> set[str]:
+    """Devolved departments whose limits follow Barnett rows (empty when the switch is off)."""
+    inst = model.instance
+    return {b.devolved for b in inst.barnett} if inst.settings.constraints.barnett else set()
+
+
+def settled_values(model) -> list[tuple[int, int, int, float]]:
+    """(d, c, t, V) for every settled figure of a department that is not Barnett-determined."""
+    md, inst = model.data, model.instance
+    devolved = barnett_departments(model)
+    out = []
+    for r in inst.settled:
+        if r.department in devolved or not r.fixed:
+            continue
+        out.append((md.departments.index(r.department), CATEGORIES.index(r.category),
+                    md.years.index(r.year), float(r.limit_gbp_m)))
+    return out
 
 
 def add(model) -> None:
@@ -28,8 +63,36 @@ def add(model) -> None:
         "category": np.tile(np.repeat(CATEGORIES, T), D),
     })
     settings = model.instance.settings
-    # equality when settlements are off, and in fiscal mode: there the fiscal rules count the
-    # limits and nothing else bounds them, so a limit above spend would be an arbitrary
-    # (and, outside the rules' target years, unbounded) paper figure
-    lo = -np.inf if settings.constraints.settlements and settings.mode == "envelope" else 0.0
+    on = settings.constraints
+    # row (2d + c) T + t is an equality (lo = 0) unless settlements are on in envelope mode and
+    # (c, t) has an envelope; Barnett-determined limits always keep the inequality
+    if on.settlements and settings.mode == "envelope":
+        env = np.vstack([md.fiscal["rdel_envelope_gbp_m"], md.fiscal["cdel_envelope_gbp_m"]])
+        no_env = np.isnan(env) if on.del_envelope else np.zeros(env.shape, dtype=bool)
+        lo = np.where(np.tile(no_env.ravel(), D), 0.0, -np.inf)
+    else:
+        lo = np.zeros(2 * D * T)
+    for d in barnett_departments(model):
+        i = md.departments.index(d)
+        lo[2 * i * T:(2 * i + 2) * T] = -np.inf
     lp.add_constraints("settlement", e.dept_spend - e.limit, lo, 0.0, labels)
+
+    if on.settled_totals:
+        vals = settled_values(model)
+        if vals:
+            d, c, t, v = (np.array(a) for a in zip(*vals))
+            rows = ((2 * d + c) * T + t).astype(int)
+            lp.add_constraints("settled_total", e.limit[rows], v, v,
+                               pd.DataFrame({"year": np.array(md.years)[t.astype(int)],
+                                             "subject": np.array(md.departments)[d.astype(int)],
+                                             "category": np.array(CATEGORIES)[c.astype(int)]}))
+
+    if on.committed_paths and model.instance.committed:
+        cm = model.instance.committed
+        d = np.array([md.departments.index(r.department) for r in cm], dtype=int)
+        t = np.array([md.years.index(r.year) for r in cm], dtype=int)
+        total = (e.limit[(2 * d) * T + t] + e.limit[(2 * d + 1) * T + t])
+        lp.add_constraints("committed_path", sp.csr_matrix(total),
+                           np.array([r.min_del_gbp_m for r in cm]), np.inf,
+                           pd.DataFrame({"year": np.array(md.years)[t],
+                                         "subject": np.array(md.departments)[d]}))
