@@ -55,7 +55,8 @@ PLAN_COLUMNS = ("year", "department", "programme", "category", "pie", "funding",
 REQUIRED = ("year", "programme", "spend_gbp_m")
 TESTS = {
     "affordability": ("del_envelope", "settlement", "department_real_floor", "mission_fund_size",
-                      "mission_fund_minimum", "welfare_cap", "stability_rule", "investment_rule"),
+                      "mission_fund_minimum", "welfare_cap", "stability_rule", "investment_rule",
+                      "settled_total", "committed_path", "barnett"),
     "pie_protection": ("pie_department_floor", "pie_share"),
     "deliverability": ("programme_floor", "programme_cap", "ramp_limit"),
     "targets": ("mission_target",),

@@ -36,6 +36,10 @@ PHRASES = {
     "business_case": ("the all-or-nothing business case {subject} in {year}", "relaxed by"),
     "investment_rule": ("the investment rule (PSNFL falling as a share of GDP) in {year}", "relaxed by"),
     "mission_target": ("the {subject} mission target in {year}", "eased by"),
+    "settled_total": ("the settled SR {category} total of {subject} in {year}", "reopened by"),
+    "committed_path": ("the committed DEL path of {subject} in {year}", "lowered by"),
+    "barnett": ("the Barnett consequential for the {subject} {category} block grant in {year}",
+                "relaxed by"),
 }
 
 #: families whose rows are in metric units rather than £m (target mode)
@@ -146,6 +150,8 @@ FAMILY_NAMES = {
     "pie_department_floor": "protected PIE floors", "pie_share": "PIE share path",
     "mission_fund_size": "Mission Fund size", "mission_fund_minimum": "Mission Fund minimum",
     "welfare_cap": "welfare cap", "stability_rule": "stability rule", "investment_rule": "investment rule",
+    "settled_total": "settled SR2025 totals", "committed_path": "committed paths (defence)",
+    "barnett": "Barnett consequentials",
 }
 
 
