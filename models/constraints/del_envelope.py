@@ -15,10 +15,13 @@ from ..data import CATEGORIES
 
 
 def envelope_rows(model) -> np.ndarray:
-    """Row c*T + t of every (category, year) with an envelope figure."""
-    md = model.data
-    E = np.concatenate([md.fiscal["rdel_envelope_gbp_m"], md.fiscal["cdel_envelope_gbp_m"]])
-    return np.flatnonzero(~np.isnan(E))  # an infinite figure keeps its (slack) row
+    """Row c*T + t of every (category, year) with an envelope figure in the instance (fixed at
+    build: a later parameter update may set a figure to infinity, never add or drop a row)."""
+    md, inst = model.data, model.instance
+    fy = {f.year: f for f in inst.fiscal}
+    have = [fy[y].rdel_envelope_gbp_m is not None for y in md.years]
+    have += [fy[y].cdel_envelope_gbp_m is not None for y in md.years]
+    return np.flatnonzero(have)
 
 
 def bounds(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -17,8 +17,9 @@ import pandas as pd
 
 def _years(model) -> np.ndarray:
     md, years = model.data, model.instance.settings.fiscal_rules.welfare_cap_years
-    if years is None:
-        return np.flatnonzero(~np.isnan(md.fiscal["welfare_cap_gbp_m"]))
+    if years is None:  # the instance's years with a cap figure (fixed at build)
+        fy = {f.year: f.welfare_cap_gbp_m for f in model.instance.fiscal}
+        return np.flatnonzero([fy[y] is not None for y in md.years])
     return np.array([md.years.index(y) for y in years], dtype=int)
 
 
