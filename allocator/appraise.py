@@ -10,13 +10,15 @@ mapped onto the allocation LP's columns exactly as the optimiser would hold it:
   the fill any optimum uses;
 - ``funding[p,d,t]`` = cash the plan says department d pays for p (split programmes),
   ``mission_fund[p,t]`` = the Mission Fund rows;
+- ``business_case[p]`` (all-or-nothing programmes) = 1 when year-1 spend is nearer the cap
+  than the baseline, else 0;
 - settlements = department spend: S[d,k,c] = max_{t∈k} spend[d,c,t] · π_{k0} / π_t (the
   smallest settlement that covers the plan; annual profile: the spend itself);
 - PSNFL from its definition, N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t) + A^K_t − R_t + O_t.
 
 Every row of the LP is then evaluated, a = A·x, against its bounds lo <= a <= hi. The margin
 of a row is min(a − lo, hi − a) in £m (negative = breach), and each row is named in the
-policy's words. The mission test:
+policy's words. The mission test (each row family declares its group, ``Rows.test``, in its module):
 
 - **affordability**: every DEL envelope, settlement, departmental floor, Mission Fund limit,
   welfare cap and fiscal rule holds (with margins);
@@ -25,7 +27,7 @@ policy's words. The mission test:
 - **10-year test**: the value of effects inside the horizon and after it (terminal) are
   both reported; passes if terminal value >= 0 and the total >= 0;
 - **PIE protection**: each department's protected PIE floor and the rising PIE share hold;
-- **deliverability**: programme floors, caps and ramp limits hold;
+- **deliverability**: programme floors, caps, ramp limits and all-or-nothing business cases hold;
 - **targets** (target mode only): each mission target is reached.
 
 The gap to the optimal plan is (optimal objective − plan objective), both computed from
@@ -46,21 +48,17 @@ import pandas as pd
 from allocator.errors import AllocatorError, Problem
 from allocator.explain import describe
 from allocator.models.allocation import AllocationModel, build_allocation_model
+from allocator.models.constraints import row_families
 from allocator.models.data import CATEGORIES
+from allocator.models.family import TEST_GROUPS
 from allocator.models.objective import mission_gains, piece_coefficients
 from allocator.schema import Instance
 
 PLAN_COLUMNS = ("year", "department", "programme", "category", "pie", "funding", "spend_gbp_m",
                 "real_spend_gbp_m")
 REQUIRED = ("year", "programme", "spend_gbp_m")
-TESTS = {
-    "affordability": ("del_envelope", "settlement", "department_real_floor", "mission_fund_size",
-                      "mission_fund_minimum", "welfare_cap", "stability_rule", "investment_rule",
-                      "settled_total", "committed_path", "barnett"),
-    "pie_protection": ("pie_department_floor", "pie_share"),
-    "deliverability": ("programme_floor", "programme_cap", "ramp_limit"),
-    "targets": ("mission_target",),
-}
+#: appraisal test group -> the declared row families in it (``Rows.test`` in each module)
+TESTS = {g: tuple(n for n, r in row_families().items() if r.test == g) for g in TEST_GROUPS}
 ABS_TOL_GBP_M = 1e-3  # a plan read from a CSV with 6 decimals is exact to well within £1,000
 REL_TOL = 1e-9
 
@@ -312,6 +310,13 @@ def plan_vector(model: AllocationModel, spend: dict) -> np.ndarray:
             need = (lp.row_lower[rows[i]] - (A[rows[i]] @ x)[0]) / coef
             # annual profile: one year per column; flat_real: the period's largest need
             x[j] = need if md.periods[md.period_of_year[t]][1] == t else max(keep, need)
+    # all-or-nothing business cases: z_p = 1 when year-1 real spend is nearer the cap than the
+    # baseline (a plan funding it in part then breaks its business_case rows)
+    zb = lp.var_blocks.get("business_case")
+    if zb is not None and zb.size:
+        for j, prog in enumerate(zb.index["programme"]):
+            p = md.programmes.index(prog)
+            x[zb.start + j] = float(abs(q[p, 0] - md.prog_cap[p]) < abs(q[p, 0] - md.prog_baseline[p]))
     # PSNFL from its definition (rows N_t − (1+ι) N_{t−1} + other_t = rhs_t): forward substitution
     from scipy.sparse.linalg import spsolve_triangular
 
@@ -446,7 +451,7 @@ def appraise(instance: Instance, plan, *, file: str | None = None, optimise: boo
                       "terminal_share": v_term / total if total else None})
     tests += [mc, ten,
               _test("pie_protection", TESTS["pie_protection"], policy, "PIE protection constraints"),
-              _test("deliverability", TESTS["deliverability"], policy, "programme floor, cap and ramp limits")]
+              _test("deliverability", TESTS["deliverability"], policy, "programme floor, cap, ramp and business-case limits")]
     if instance.settings.objective.kind == "target_cost":
         tests.append(_test("targets", TESTS["targets"], policy, "mission targets"))
 

@@ -1,43 +1,27 @@
 """Independent feasibility check of a plan: recompute every rule from the result tables.
 
 The solver's word is not taken for anything. Starting only from the instance and the
-plan's result tables (``allocations``, ``departments``, ``fiscal``; all money in £m), this
-module recomputes each constraint family with its own arithmetic (no LP matrix, no model
-code) and lists every violation:
+plan's result tables (``allocations``, ``departments``, ``fiscal``; all money in £m), the
+rules are recomputed with their own arithmetic (no LP matrix, no model code) and every
+violation is listed. This module is the driver:
 
-    q[p,t]   = Σ real_spend over the programme's allocation rows        (real £m)
-    cash     : spend = π_t · real_spend on every row, spend >= 0
-    funding  : department rows name an owner; Mission Fund rows only for eligible
-               programmes (two or more owners, or flagged) and only when the Fund is on
-    programme_floor / programme_cap:  floor_p <= q[p,t] <= cap_p
-    ramp_limit: |q[p,0] − b_p| <= R_p, |q[p,t] − q[p,t−1]| <= R_p
-    settlement: Σ department-funded spend[d,c,t] <= L[d,c,t]; = when settlements are off, in
-                fiscal mode or in a year without that envelope, except Barnett-determined limits
-                L >= 0; with flat_real settlements L[d,c,t]/π_t is flat within each period
-    department_real_floor: L[d,R,t] + L[d,C,t] >= f_d (B_d^R + B_d^C) π_t
-    del_envelope: Σ_d L[d,c,t] + MF[c,t] <= E[c,t] in years with an envelope figure (without
-                  one, settlement rows are equalities except for Barnett-determined departments)
-    pie_department_floor: PIE spend funded by d >= φ_d π_t
-    pie_share: Σ_{PIE} π_t q − σ_t Σ π_t q >= 0
-    mission_fund_size / _minimum: Σ MF_t <= share · Σ π_t q;  Σ MF_t >= G_min
-    settled_total: L[d,c,t] = V[d,c,t] for settled figures (not Barnett-determined departments)
-    committed_path: L[d,R,t] + L[d,C,t] >= K[d,t]
-    barnett: L[n,c,t] − Ref[n,c,t] = Σ_d cf·pp (L[d,c,t] + MF[d,c,t] − Ref[d,c,t]), Ref the
-             settled figure, else the last settled figure (or year-1 baseline) held flat real,
-             MF the Mission Fund spend on programmes whose first owner is d (>= with flat_real)
-    sav_t = Σ_p a_p π_t Σ_τ ℓ_p[t−τ] (q[p,τ] − b_p)
-    welfare_cap: W_t − sav_t <= cap_t (1 + margin), in years with a cap figure
-    ΔDI_t = ι (N_{t−1} − N^f_{t−1}) (0 in the first year; ι = 0 with the feedback off)
-    stability_rule: R_t − RDEL_t − (A_t − sav_t + ΔDI_t) − Dep_t >= margin + H
-    N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t + ΔDI_t) + A^K_t − R_t + O_t
-    investment_rule: N_t − (Y_t / Y_{t−1}) N_{t−1} <= −H
-    business_case: an all-or-nothing programme spends b_p every year or C_p every year
-    objective: Σ_m w_m Σ_t δ[m,t] Σ_p Σ_k ℓ_p[k] (R_pm(q[p,t−k]) − R_pm(b_p)),  R_pm the
-               concave response (segments filled in order), δ the Green Book schedule
+- it reads the tables and recomputes what several rules share (:class:`PlanFacts`):
+  q[p,t] = Σ real_spend over the programme's allocation rows (real £m); department-funded
+  and PIE spend; Mission Fund spend; settlement limits L from the departments table;
+  RDEL_t/CDEL_t = Σ_d L + MF; sav_t = Σ_p a_p π_t Σ_τ ℓ_p[t−τ] (q[p,τ] − b_p); PSNFL
+  N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t) + A^K_t − R_t + O_t;
+- it checks the tables themselves: cash = π_t · real spend and >= 0 on every row
+  (``cash_real``, ``non_negative``), funding sources (``funding_source``,
+  ``mission_fund_eligibility``), and the tables' own totals (``departments_table``,
+  ``fiscal_table``: department spend, DEL totals, PSNFL);
+- each declared constraint family then checks its own rule: ``Family.check`` in its module
+  (``models/constraints/*.py``, e.g. ``programme_cap``: q[p,t] <= cap_p), then any user
+  constraints of the run;
+- the objective is recomputed: Σ_m w_m Σ_t δ[m,t] Σ_p Σ_k ℓ_p[k] (R_pm(q[p,t−k]) − R_pm(b_p)),
+  R_pm the concave response (segments filled in order), δ the Green Book schedule.
 
-and the tables' own totals (department spend, DEL totals, PSNFL) are compared with the
-recomputed ones. A violation is reported when it exceeds a tolerance relative to the
-magnitudes involved: ``rtol · Σ|terms| + n_terms · rounding + atol``.
+A violation is reported when it exceeds a tolerance relative to the magnitudes involved:
+``rtol · Σ|terms| + n_terms · rounding + atol``.
 """
 
 from __future__ import annotations
@@ -96,6 +80,9 @@ class CheckReport:
 
 
 class _Checker:
+    """Records checked rows and violations; a family's ``check(c, plan)`` calls ``le``/``ge``/
+    ``eq`` per row it checks (``tol`` is the driver's tolerance)."""
+
     def __init__(self, inst: Instance, rounding: float):
         self.inst = inst
         self.rounding = rounding
@@ -154,13 +141,70 @@ REQUIRED = {
 }
 
 
+@dataclass
+class PlanFacts:
+    """What the driver recomputes from the result tables and the instance (£m), shared by
+    every family's ``check``: no LP matrix, no model code.
+
+    ``q[p]`` real spend (T,); ``dept_spend[(d, c, t)]`` department-funded cash spend (c = 0
+    resource, 1 capital); ``dept_pie[(d, t)]``; ``mf`` (2, T) Mission Fund cash; ``lim`` (D, 2, T)
+    settlement limits from the departments table; ``del_tot`` (2, T) = Σ_d lim + mf;
+    ``cash_total``/``pie_total`` (T,); ``sav`` (T,) AME saving and ``sav_scale``; ``N`` (T,) PSNFL
+    from its definition and ``N_scale``; ``F`` fiscal columns (T,); ``pi`` deflators;
+    ``nrows[(p, t)]`` allocation rows per programme-year; ``n_alloc`` rows in allocations;
+    ``gains`` mission metric gains recomputed for the objective; ``mf_owner[(d, c, t)]`` Mission
+    Fund cash by the programme's first owner; ``extra_di`` the debt-interest feedback ΔDI_t
+    (inside ``N``)."""
+
+    inst: Instance
+    years: list
+    T: int
+    pos: dict
+    pi: np.ndarray
+    F: dict
+    progs: dict
+    dept_ids: list
+    q: dict
+    nrows: dict
+    dept_spend: dict
+    dept_pie: dict
+    mf: np.ndarray
+    lim: np.ndarray
+    del_tot: np.ndarray
+    cash_total: np.ndarray
+    pie_total: np.ndarray
+    sav: np.ndarray
+    sav_scale: np.ndarray
+    N: np.ndarray
+    N_scale: np.ndarray
+    n_alloc: int
+    tables: dict
+    gains: np.ndarray  # gain[m, t] (metric units), t = 0..T−1+K, from the concave responses
+    mf_owner: dict  # Mission Fund cash by (first owner, category, t)
+    extra_di: np.ndarray  # (T,) extra debt interest ΔDI_t = ι (N_{t−1} − N^f_{t−1})
+
+    @property
+    def settings(self):
+        return self.inst.settings
+
+    @property
+    def on(self):
+        return self.inst.settings.constraints
+
+
 def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: float | None = None,
                objective_in_horizon: float | None = None, objective_terminal: float | None = None,
-               rounding_gbp_m: float = 0.0) -> CheckReport:
+               rounding_gbp_m: float = 0.0, extra_families=()) -> CheckReport:
     """Check a plan (result tables, £m) against ``inst`` (in £m); see the module docstring.
 
-    ``rounding_gbp_m`` is the largest rounding error of one table value (0 for in-memory
-    tables; 5e-7 × unit factor for tables read back from CSV)."""
+    The driver reads the tables and recomputes the shared quantities (:class:`PlanFacts`);
+    each declared constraint family then checks its own rule (``Family.check`` in its
+    module, collected by :func:`allocator.models.constraints.registry`), followed by any
+    ``extra_families`` (user constraints added through :mod:`allocator.build`), and the
+    objective is recomputed. ``rounding_gbp_m`` is the largest rounding error of one table
+    value (0 for in-memory tables; 5e-7 × unit factor for tables read back from CSV)."""
+    from allocator.models.constraints import registry
+
     c = _Checker(inst, rounding_gbp_m)
     s = inst.settings
     on = s.constraints
@@ -188,7 +232,6 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     dept_ids = [d.id for d in inst.departments]
     dset = set(dept_ids)
     mf_on = on.mission_fund and s.mission_fund.max_share_of_del > 0
-    devolved = {b.devolved for b in inst.barnett}
 
     # ---------------------------------------------------------------- allocation rows
     q = {p: np.zeros(T) for p in progs}
@@ -196,7 +239,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     dept_spend = defaultdict(float)  # (d, category, t)
     dept_pie = defaultdict(float)  # (d, t)
     mf = np.zeros((2, T))
-    mf_owner = defaultdict(float)  # Mission Fund spend by (first owner, category, t)
+    mf_owner = defaultdict(float)  # Mission Fund cash by (first owner, category, t): Barnett
     for r in alloc.itertuples(index=False):
         year, prog, fund, dep = str(r.year), str(r.programme), str(r.funding), str(r.department)
         spend, real = float(r.spend_gbp_m), float(r.real_spend_gbp_m)
@@ -235,34 +278,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
             if nrows[(prog, t)] == 0:
                 c.fail("table", years[t], prog, "no allocation row for this programme and year")
 
-    # ---------------------------------------------------------------- programme rules
-    for pid, p in progs.items():
-        n = max(1, max(nrows[(pid, t)] for t in range(T)))
-        for t in range(T):
-            if on.programme_floors and p.floor_gbp_m > 0:
-                c.ge("programme_floor", years[t], pid, q[pid][t], p.floor_gbp_m, p.floor_gbp_m, n)
-            if on.programme_caps and p.cap_gbp_m is not None:
-                c.le("programme_cap", years[t], pid, q[pid][t], p.cap_gbp_m, p.cap_gbp_m, n)
-            if on.ramp_limits and p.ramp_limit_gbp_m is not None:
-                prev = p.baseline_gbp_m if t == 0 else q[pid][t - 1]
-                c.le("ramp_limit", years[t], pid, abs(q[pid][t] - prev), p.ramp_limit_gbp_m,
-                     abs(q[pid][t]) + abs(prev), 2 * n,
-                     lambda: f"real spend moves {q[pid][t] - prev:+.6f} from the previous year; "
-                     f"ramp limit {p.ramp_limit_gbp_m}")
-
-        if getattr(p, "all_or_nothing", False) and p.cap_gbp_m is not None:
-            # business case: q = b every year (not taken up) or q = cap every year (funded)
-            full = [abs(q[pid][t] - p.cap_gbp_m) <= c.tol(p.cap_gbp_m, n) for t in range(T)]
-            none = [abs(q[pid][t] - p.baseline_gbp_m) <= c.tol(p.baseline_gbp_m, n) for t in range(T)]
-            c.report.checked["business_case"] = c.report.checked.get("business_case", 0) + 1
-            if not (all(full) or all(none)):
-                off = min(range(T), key=lambda t: 0 if not (full[t] or none[t]) else 1)
-                c.fail("business_case", years[off], pid,
-                       f"all-or-nothing business case funded in part: real spend "
-                       f"{[round(float(v), 6) for v in q[pid]]} is neither the baseline "
-                       f"{p.baseline_gbp_m} nor the cap {p.cap_gbp_m} in every year")
-
-    # ---------------------------------------------------------------- departments
+    # ---------------------------------------------------------------- departments table
     lim = np.full((len(dept_ids), 2, T), np.nan)
     dtab = {}
     for r in depts.itertuples(index=False):
@@ -274,86 +290,36 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
         lim[d, 0, t], lim[d, 1, t] = float(r.rdel_gbp_m), float(r.cdel_gbp_m)
         dtab[(dep, t)] = r
     for d, dep in enumerate(dept_ids):
-        D = inst.departments[d]
         for t in range(T):
             if (dep, t) not in dtab:
                 c.fail("table", years[t], dep, "no departments row for this department and year")
                 continue
             row = dtab[(dep, t)]
             for k, cat in enumerate(("resource", "capital")):
-                L, S = lim[d, k, t], dept_spend[(dep, k, t)]
-                c.ge("settlement", years[t], f"{dep} {cat}", L, 0.0, 0.0, 1,
-                     lambda: f"negative settlement {L:.6f}")
-                no_env = (on.del_envelope
-                          and np.isnan(F[("rdel_envelope_gbp_m", "cdel_envelope_gbp_m")[k]][t]))
-                if (on.settlements and s.mode == "envelope" and not no_env) or (
-                        on.barnett and dep in devolved):
-                    c.le("settlement", years[t], f"{dep} {cat}", S, L, abs(S) + abs(L), 50,
-                         lambda: f"department-funded spend {S:.6f} exceeds the settlement {L:.6f}")
-                else:
-                    c.eq("settlement", years[t], f"{dep} {cat}", S, L, abs(S) + abs(L), 50)
+                S = dept_spend[(dep, k, t)]
                 col = f"{'rdel' if k == 0 else 'cdel'}_spend_gbp_m"
                 if hasattr(row, col):
                     c.eq("departments_table", years[t], f"{dep} {cat}", float(getattr(row, col)), S,
                          abs(S), 50, lambda: f"table says department-funded spend "
                          f"{float(getattr(row, col)):.6f}, allocations add up to {S:.6f}")
-            base = D.rdel_baseline_gbp_m + D.cdel_baseline_gbp_m
-            if on.department_real_floor and D.real_floor > 0:
-                need = D.real_floor * base * pi[t]
-                c.ge("department_real_floor", years[t], dep, lim[d, 0, t] + lim[d, 1, t], need,
-                     need, 2)
-            if on.pie_department_floor and D.pie_floor_gbp_m > 0:
-                need = D.pie_floor_gbp_m * pi[t]
-                c.ge("pie_department_floor", years[t], dep, dept_pie[(dep, t)], need, need, 50)
-    if s.settlement_profile == "flat_real":
-        for per in s.spending_reviews:
-            ts = list(range(pos[per.start], pos[per.end] + 1))
-            for d, dep in enumerate(dept_ids):
-                for k in range(2):
-                    real = lim[d, k, ts] / pi[ts]
-                    c.le("settlement_flat_real", per.start, f"{dep} {per.id}",
-                         float(np.nanmax(real) - np.nanmin(real)), 0.0, float(np.nanmax(np.abs(real))),
-                         2, "settlement is not flat in real terms within the period")
 
-    # ---------------------------------------------------------------- settled, committed, Barnett
-    _settled_committed_barnett(c, inst, lim, mf_owner, pi, years, pos, dept_ids)
-
-    # ---------------------------------------------------------------- totals
+    # ---------------------------------------------------------------- totals and definitions
     del_tot = np.nansum(lim, axis=0) + mf  # (2, T)
     cash_total = sum(pi * q[p] for p in progs)
     pie_total = sum((pi * q[p] for p in progs if progs[p].pie), np.zeros(T))
     ftab = tables["fiscal"]
     fiscal_rows = {str(r.year): r for r in ftab.itertuples(index=False)}
     for t, y in enumerate(years):
-        if s.mode == "envelope" and on.del_envelope:
-            for k, col in enumerate(("rdel_envelope_gbp_m", "cdel_envelope_gbp_m")):
-                if np.isnan(F[col][t]):
-                    continue  # no envelope this year: the fiscal rules govern
-                c.le("del_envelope", y, ("resource", "capital")[k], del_tot[k, t], F[col][t],
-                     abs(F[col][t]), len(dept_ids) + 50)
         fr_row = fiscal_rows.get(y)
         if fr_row is not None:
             for k, col in enumerate(("rdel_gbp_m", "cdel_gbp_m")):
                 if hasattr(fr_row, col):
                     c.eq("fiscal_table", y, col, float(getattr(fr_row, col)), del_tot[k, t],
                          abs(del_tot[k, t]), len(dept_ids) + 50)
-        if on.pie_share:
-            sigma = s.pie.share_path(T)[t]
-            if max(s.pie.share_path(T)) > 0:
-                c.ge("pie_share", y, "total PIE", pie_total[t], sigma * cash_total[t],
-                     cash_total[t], len(alloc) // max(1, T) + 1)
-        if mf_on:
-            n = len(alloc) // max(1, T) + 1
-            c.le("mission_fund_size", y, "Mission Fund", mf[:, t].sum(),
-                 s.mission_fund.max_share_of_del * cash_total[t], cash_total[t], n)
-            if s.mission_fund.min_gbp_m > 0:
-                c.ge("mission_fund_minimum", y, "Mission Fund", mf[:, t].sum(),
-                     s.mission_fund.min_gbp_m, s.mission_fund.min_gbp_m, n)
-
-    # ---------------------------------------------------------------- AME and fiscal rules
     lag = defaultdict(dict)
     for lw in inst.lag_profiles:
         lag[lw.profile][lw.lag] = lw.weight
+    # sav_t = Σ_p a_p π_t Σ_τ ℓ_p[t−τ] (q[p,τ] − b_p)
     sav = np.zeros(T)
     sav_scale = np.zeros(T)
     for pid, p in progs.items():
@@ -366,17 +332,9 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                     term = p.ame_saving_per_gbp_m * pi[t] * w * (q[pid][tau] - p.baseline_gbp_m)
                     sav[t] += term
                     sav_scale[t] += abs(term) + p.ame_saving_per_gbp_m * pi[t] * w * abs(q[pid][tau])
+    # N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t + ΔDI_t) + A^K_t − R_t + O_t, with the
+    # debt-interest feedback ΔDI_t = ι (N_{t−1} − N^f_{t−1}) (ΔDI_0 = 0; ι = 0 when it is off)
     fr = s.fiscal_rules
-    H = fr.headroom_gbp_m
-    wyears = ([y for y in years if fy[y].welfare_cap_gbp_m is not None]
-              if fr.welfare_cap_years is None else fr.welfare_cap_years)
-    if on.welfare_cap:
-        for y in wyears:
-            t = pos[y]
-            limit = F["welfare_cap_gbp_m"][t] * (1.0 + fr.welfare_cap_margin)
-            c.le("welfare_cap", y, "welfare cap", F["welfare_capped_gbp_m"][t] - sav[t],
-                 limit, F["welfare_capped_gbp_m"][t] + sav_scale[t], 50)
-    # PSNFL year by year with the debt-interest feedback ΔDI_t = ι (N_{t−1} − N^f_{t−1})
     iota = fr.debt_interest_rate if on.debt_interest_feedback else 0.0
     N = np.zeros(T)
     N_scale = np.zeros(T)
@@ -395,91 +353,28 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
             + F["receipts_gbp_m"][t] + abs(F["other_psnfl_flows_gbp_m"][t])
         prev, prev_scale = N[t], N_scale[t]
         fr_row = fiscal_rows.get(years[t])
-        if fr_row is not None and hasattr(fr_row, "debt_interest_gbp_m"):
-            c.eq("fiscal_table", years[t], "debt_interest_gbp_m", float(fr_row.debt_interest_gbp_m),
-                 fy[years[t]].debt_interest_gbp_m + extra_di[t], N_scale[t], 100 * (t + 1))
-    cb = (F["receipts_gbp_m"] - del_tot[0] - (F["ame_current_gbp_m"] - sav + extra_di)
-          - F["depreciation_gbp_m"])
-    scale_cb = F["receipts_gbp_m"] + np.abs(del_tot[0]) + F["ame_current_gbp_m"] + sav_scale \
-        + iota * np.concatenate([[0.0], N_scale[:-1]])
-    if on.stability_rule:
-        for y in fr.stability_rule.target_years:
-            t = pos[y]
-            c.ge("stability_rule", y, "current budget", cb[t],
-                 fr.stability_rule.required_margin_gbp_m + H, scale_cb[t], 100)
-    for t in range(T):
-        fr_row = fiscal_rows.get(years[t])
         if fr_row is not None and hasattr(fr_row, "psnfl_gbp_m"):
             c.eq("fiscal_table", years[t], "psnfl_gbp_m", float(fr_row.psnfl_gbp_m), N[t], N_scale[t],
                  100 * (t + 1))
-    if on.investment_rule:
-        Y = F["gdp_gbp_m"]
-        Y_prev = np.concatenate([[fr.gdp_initial_gbp_m], Y[:-1]])
-        N_prev = np.concatenate([[fr.psnfl_initial_gbp_m], N[:-1]])
-        S_prev = np.concatenate([[abs(fr.psnfl_initial_gbp_m)], N_scale[:-1]])
-        for y in fr.investment_rule.target_years:
-            t = pos[y]
-            c.le("investment_rule", y, "PSNFL/GDP", N[t] - (Y[t] / Y_prev[t]) * N_prev[t], -H,
-                 N_scale[t] + (Y[t] / Y_prev[t]) * S_prev[t], 100 * (t + 1))
+        if fr_row is not None and hasattr(fr_row, "debt_interest_gbp_m"):
+            c.eq("fiscal_table", years[t], "debt_interest_gbp_m", float(fr_row.debt_interest_gbp_m),
+                 fy[years[t]].debt_interest_gbp_m + extra_di[t], N_scale[t], 100 * (t + 1))
 
     # ---------------------------------------------------------------- objective
     _objective(c, inst, q, T, lag, objective, objective_in_horizon, objective_terminal,
                max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()))
+    plan = PlanFacts(inst=inst, years=years, T=T, pos=pos, pi=pi, F=F, progs=progs,
+                     dept_ids=dept_ids, q=q, nrows=nrows, dept_spend=dept_spend, dept_pie=dept_pie,
+                     mf=mf, lim=lim, del_tot=del_tot, cash_total=cash_total, pie_total=pie_total,
+                     sav=sav, sav_scale=sav_scale, N=N, N_scale=N_scale, n_alloc=len(alloc),
+                     tables=tables, gains=c.gains, mf_owner=mf_owner, extra_di=extra_di)
+    # ---------------------------------------------------------------- every declared family
+    for family in registry():
+        if family.check is not None:
+            family.check(c, plan)
+    for family in extra_families:
+        family.check(c, plan)
     return c.report
-
-
-def _settled_committed_barnett(c: _Checker, inst: Instance, lim: np.ndarray, mf_owner: dict,
-                               pi: np.ndarray, years: list, pos: dict, dept_ids: list) -> None:
-    """Settled totals, committed paths and Barnett rows, from the departments table's limits."""
-    on = inst.settings.constraints
-    T = len(years)
-    devolved = {b.devolved for b in inst.barnett}
-    settled = {}  # (d, c, t) -> V, every published figure (the Barnett reference)
-    fixed = set()  # (d, c, t) imposed
-    for r in inst.settled:
-        key = (r.department, 0 if r.category == "resource" else 1, pos[r.year])
-        settled[key] = r.limit_gbp_m
-        if r.fixed:
-            fixed.add(key)
-    if on.settled_totals:
-        for (dep, k, t), v in settled.items():
-            if (on.barnett and dep in devolved) or (dep, k, t) not in fixed:
-                continue
-            L = lim[dept_ids.index(dep), k, t]
-            c.eq("settled_total", years[t], f"{dep} {('resource', 'capital')[k]}", L, v, abs(v), 1,
-                 lambda: f"limit {L:.6f} differs from the settled figure {v:.6f}")
-    if on.committed_paths:
-        for r in inst.committed:
-            t, d = pos[r.year], dept_ids.index(r.department)
-            c.ge("committed_path", r.year, r.department, lim[d, 0, t] + lim[d, 1, t], r.min_del_gbp_m,
-                 r.min_del_gbp_m, 2)
-    if not (on.barnett and inst.barnett):
-        return
-    base = {d.id: (d.rdel_baseline_gbp_m, d.cdel_baseline_gbp_m) for d in inst.departments}
-
-    def ref(dep: str, k: int, t: int) -> float:
-        for u in range(t, -1, -1):  # the latest settled figure at or before t, held flat real
-            if (dep, k, u) in settled:
-                return settled[(dep, k, u)] * pi[t] / pi[u]
-        return base[dep][k] * pi[t] / pi[0]
-
-    for n in dict.fromkeys(b.devolved for b in inst.barnett):
-        rows = [b for b in inst.barnett if b.devolved == n]
-        for t in range(T):
-            for k in range(2):
-                change = 0.0
-                scale = abs(lim[dept_ids.index(n), k, t])
-                for b in rows:
-                    d = dept_ids.index(b.department)
-                    comparable = lim[d, k, t] + mf_owner[(b.department, k, t)]
-                    beta = b.comparability_factor * b.population_proportion
-                    change += beta * (comparable - ref(b.department, k, t))
-                    scale += beta * (abs(comparable) + abs(ref(b.department, k, t)))
-                want = ref(n, k, t) + change
-                got = lim[dept_ids.index(n), k, t]
-                check = c.ge if inst.settings.settlement_profile == "flat_real" else c.eq
-                check("barnett", years[t], f"{n} {('resource', 'capital')[k]}", got, want, scale,
-                      len(rows) + 2, lambda: f"block grant {got:.6f}; Barnett gives {want:.6f}")
 
 
 def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objective, obj_in, obj_term,
@@ -516,21 +411,9 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
     term = float(contrib[:, T:].sum())
     scale = float(np.abs(contrib).sum())
     allowance = slope * rows_per_q * (c.rounding + 1e-9)
+    c.gains = value  # gain[m,t] in metric units, read by the mission_target check
     if s.objective.kind == "target_cost":
-        # target mode (models/targets.py): objective = −total cash spend; each target met
-        years = inst.years
-        for tg in s.objective.targets:
-            m = missions.index(tg.mission)
-            mission = s.missions[m]
-            t = years.index(tg.year)
-            metric = (mission.baseline_value + mission.baseline_trend_per_year * t
-                      + (1.0 if mission.higher_is_better else -1.0) * value[m, t])
-            gap = (metric - tg.value) * (1.0 if mission.higher_is_better else -1.0)
-            c.report.checked["mission_target"] = c.report.checked.get("mission_target", 0) + 1
-            if gap < -(RTOL * max(1.0, abs(tg.value)) + ATOL):
-                c.report.violations.append(Violation(
-                    "mission_target", tg.year, tg.mission, -gap,
-                    f"metric {metric:.6f} misses the target {tg.value}"))
+        # target mode (models/targets.py): objective = −total cash spend (targets: their family)
         in_h, term = -cash_spend, 0.0
         scale, allowance = abs(cash_spend), rows_per_q * (c.rounding + 1e-9) * len(q) * T
     c.report.objective, c.report.objective_in_horizon, c.report.objective_terminal = \
@@ -549,12 +432,12 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
                 f"reported {float(reported):.6f}, recomputed from the allocations {mine:.6f}"))
 
 
-def check_result(inst_gbp_m: Instance, res) -> CheckReport:
+def check_result(inst_gbp_m: Instance, res, extra_families=()) -> CheckReport:
     """Check an in-memory :class:`allocator.results.Result` solved in £m."""
     return check_plan(inst_gbp_m, res.tables, objective=res.objective,
                       objective_in_horizon=res.objective_in_horizon,
-                      objective_terminal=res.objective_terminal)
+                      objective_terminal=res.objective_terminal, extra_families=extra_families)
 
 
-__all__ = ["CheckReport", "Violation", "check_plan", "check_result", "green_book_discount",
+__all__ = ["CheckReport", "PlanFacts", "Violation", "check_plan", "check_result", "green_book_discount",
            "parse_year_label"]

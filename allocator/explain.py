@@ -18,32 +18,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from allocator.models.constraints import row_families
 from allocator.solvers.highs import HighsBackend
 
-PHRASES = {
-    "programme_floor": ("the floor on programme {subject} in {year}", "lowered by"),
-    "programme_cap": ("the cap on programme {subject} in {year}", "raised by"),
-    "ramp_limit": ("the ramp limit on programme {subject} into {year}", "widened by"),
-    "settlement": ("the {category} settlement of {subject} in {year}", "raised by"),
-    "department_real_floor": ("the real-terms floor of {subject} in {year}", "lowered by"),
-    "del_envelope": ("the {category} DEL envelope in {year}", "raised by"),
-    "pie_department_floor": ("the protected PIE floor of {subject} in {year}", "lowered by"),
-    "pie_share": ("the minimum PIE share of DEL in {year} (measured in £m of PIE spend)", "lowered by"),
-    "mission_fund_size": ("the Mission Fund size limit in {year}", "raised by"),
-    "mission_fund_minimum": ("the Mission Fund minimum in {year}", "lowered by"),
-    "welfare_cap": ("the welfare cap in {year}", "raised by"),
-    "stability_rule": ("the stability rule (current budget margin) in {year}", "relaxed by"),
-    "business_case": ("the all-or-nothing business case {subject} in {year}", "relaxed by"),
-    "investment_rule": ("the investment rule (PSNFL falling as a share of GDP) in {year}", "relaxed by"),
-    "mission_target": ("the {subject} mission target in {year}", "eased by"),
-    "settled_total": ("the settled SR {category} total of {subject} in {year}", "reopened by"),
-    "committed_path": ("the committed DEL path of {subject} in {year}", "lowered by"),
-    "barnett": ("the Barnett consequential for the {subject} {category} block grant in {year}",
-                "relaxed by"),
-}
+#: wording of every declared row family (models/constraints/*.py: ``Rows.binding``/``relax``)
+PHRASES = {name: (r.binding, r.relax) for name, r in row_families().items()}
 
 #: families whose rows are in metric units rather than £m (target mode)
-METRIC_FAMILIES = {"mission_target"}
+METRIC_FAMILIES = {name for name, r in row_families().items() if r.unit == "metric units"}
 
 
 def describe(family: str, year: str, subject: str, category: str) -> str:
@@ -143,16 +125,8 @@ def binding_summary(shadow: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     return b.reset_index(drop=True)
 
 
-FAMILY_NAMES = {
-    "programme_floor": "programme floors", "programme_cap": "programme caps",
-    "ramp_limit": "ramp limits", "settlement": "departmental settlements",
-    "department_real_floor": "departmental real-terms floors", "del_envelope": "DEL envelopes",
-    "pie_department_floor": "protected PIE floors", "pie_share": "PIE share path",
-    "mission_fund_size": "Mission Fund size", "mission_fund_minimum": "Mission Fund minimum",
-    "welfare_cap": "welfare cap", "stability_rule": "stability rule", "investment_rule": "investment rule",
-    "settled_total": "settled SR2025 totals", "committed_path": "committed paths (defence)",
-    "barnett": "Barnett consequentials",
-}
+#: every declared row family in the plural ("programme caps")
+FAMILY_NAMES = {name: r.title for name, r in row_families().items()}
 
 
 def binding_by_family(shadow: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,7 @@ import numpy as np
 
 from allocator.api import result_from
 from allocator.models.allocation import build_allocation_model, decision_years
-from allocator.models.constraints import del_envelope, fiscal_rules, welfare_cap
+from allocator.models.constraints import with_bounds
 from allocator.models.data import discount_factors
 from allocator.models.objective import piece_lagged_discount, set_objective
 from allocator.results import Result
@@ -33,7 +33,6 @@ from allocator.schema import Instance
 from allocator.solvers.base import SolveOutput
 from allocator.solvers.highs import HighsBackend
 
-_BOUND_MODULES = (del_envelope, fiscal_rules, welfare_cap)
 
 
 
@@ -83,7 +82,7 @@ class ModelSession:
     # ------------------------------------------------------------------ structure
     def _push_row_bounds(self) -> None:
         lp = self.model.lp
-        for mod in _BOUND_MODULES:
+        for mod in with_bounds():
             for family, (lo, hi) in mod.bounds(self.model).items():
                 block = lp.family(family)
                 if block is None:

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from allocator.schema import Instance
 
 from . import objective
-from .constraints import FAMILIES
+from .constraints import registry
 from .data import CATEGORIES, ModelData, model_data
 from .lp import INF, LinearProgram
 
@@ -36,6 +36,8 @@ class Expressions:
     del_total: sp.csr_matrix  # total DEL (limits + Mission Fund), category c: row c*T + t
     ame_saving: sp.csr_matrix  # welfare AME saved in year t (variable part)
     ame_saving_const: np.ndarray  # minus the saving of baseline spend (constant part), (T,)
+    funding_balance: sp.csr_matrix  # Σ_d f + g − π q of each split programme: row s*T + t
+    split_programmes: np.ndarray  # programmes paid through funding columns, in row order
 
 
 @dataclass
@@ -156,7 +158,9 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
     np.subtract.at(const, tg, aw * md.prog_baseline[pg])  # in loop order: same sums
     ame_saving = (sp.csr_matrix((aw, (tg, pg * T + taug)), shape=(T, P * T)) @ q).tocsr()
 
-    # Mission Fund funding balance (structural): Σ_d f_pdt + g_pt − π_t q_pt = 0
+    # Mission Fund funding balance (structural; rows added by constraints/funding_balance):
+    # Σ_d f_pdt + g_pt − π_t q_pt = 0
+    fb = sp.csr_matrix((0, lp.n))
     if split:
         spos = np.full(P, -1, dtype=int)
         spos[split] = np.arange(len(split))
@@ -166,21 +170,15 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
             A = A + lp.column_matrix(g, _select(grid(spos[mfa], tt), np.arange(len(mf_progs) * T),
                                                 1.0, (len(split) * T, len(mf_progs) * T)))
         pick = _select(np.arange(len(split) * T), grid(split, tt), 1.0, (len(split) * T, P * T))
-        A = A - pick @ cash
-        labels = pd.DataFrame({"year": np.tile(years, len(split)),
-                               "subject": np.repeat([md.programmes[p] for p in split], T)})
-        lp.add_constraints("funding_balance", A, 0.0, 0.0, labels, structural=True)
+        fb = (A - pick @ cash).tocsr()
 
     expr = Expressions(q=q.tocsr(), cash=cash, dept_spend=dept_spend, dept_pie=dept_pie,
                        mission_fund=mission_fund.tocsr(), limit=limit.tocsr(), del_total=del_total,
-                       ame_saving=ame_saving, ame_saving_const=const)
+                       ame_saving=ame_saving, ame_saving_const=const,
+                       funding_balance=fb, split_programmes=np.array(split, dtype=int))
     model = AllocationModel(inst, md, lp, expr)
-    for family in FAMILIES:
+    for family in registry():  # every declared constraint family, in its declared order
         family.add(model)
-    if s.objective.kind == "target_cost":
-        from . import targets
-
-        targets.add(model)
     objective.set_objective(model)
     return model
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import highspy
 
-from allocator.models.constraints import del_envelope, fiscal_rules, welfare_cap
+from allocator.models.constraints import with_bounds
 from allocator.models.objective import mission_gains
 
-_BOUND_MODULES = (del_envelope, fiscal_rules, welfare_cap)
 #: policy families whose status a re-plan reports (PIE protection and the fiscal rules)
 RULE_FAMILIES = ("pie_department_floor", "pie_share", "del_envelope", "welfare_cap",
                  "stability_rule", "investment_rule")
@@ -34,7 +33,7 @@ def current_row_bounds(session) -> tuple[np.ndarray, np.ndarray]:
     """Row bounds of the session's model with its current data (same functions as the build)."""
     model, lp = session.model, session.model.lp
     lo, hi = lp.row_lower.copy(), lp.row_upper.copy()
-    for mod in _BOUND_MODULES:
+    for mod in with_bounds():
         for family, (a, b) in mod.bounds(model).items():
             block = lp.family(family)
             if block is None:

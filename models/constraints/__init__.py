@@ -1,12 +1,51 @@
 """Constraint families, one module each; each module's docstring quotes its algebra.
 
-Every family has ``add(model)``, which adds its rows to ``model.lp`` only when its switch
-in ``instance.yaml``'s ``constraints`` section is on (structural definitions always).
+Every module here declares ``FAMILY = Family(...)`` (:mod:`models.family`): its row
+families (names, switches, wording, appraisal group), ``add(model)``, its independent
+``check`` and, where row bounds follow parameters, ``bounds(model)``. :func:`registry`
+collects them by scanning this package: nothing else keeps a list, so a new module is
+picked up by the build, the checker, the explanations, the appraisal, warm re-solves and
+the tests without touching any other file (see docs/extending.md).
 """
 
-from . import (barnett, business_cases, del_envelope, department_floor, fiscal_rules, mission_fund, pie,
-               programme_bounds, ramp_limits, settlements, welfare_cap)
+from __future__ import annotations
 
-FAMILIES = [programme_bounds, ramp_limits, settlements, department_floor, del_envelope, pie,
-            mission_fund, welfare_cap, fiscal_rules, barnett,
-            business_cases]  # last: it adds integer columns after every other family
+import functools
+import importlib
+import pkgutil
+
+from ..family import Family, Rows
+
+
+@functools.lru_cache(maxsize=1)
+def registry() -> tuple[Family, ...]:
+    """Every declared family, in build order (``Family.order``, then module name)."""
+    out = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"{__name__}.{info.name}")
+        fam = getattr(mod, "FAMILY", None)
+        if not isinstance(fam, Family):
+            raise TypeError(f"{mod.__name__} declares no FAMILY = Family(...) (docs/extending.md)")
+        out.append(fam)
+    out.sort(key=lambda f: (f.order, f.module))
+    names = [r.name for f in out for r in f.rows]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ValueError(f"row family names declared twice: {sorted(dup)}")
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def row_families() -> dict[str, Rows]:
+    """Every declared row family by name."""
+    return {r.name: r for f in registry() for r in f.rows}
+
+
+def with_bounds() -> tuple[Family, ...]:
+    """Families whose row bounds follow parameters (re-pushed on warm re-solves)."""
+    return tuple(f for f in registry() if f.bounds is not None)
+
+
+__all__ = ["Family", "Rows", "registry", "row_families", "with_bounds"]

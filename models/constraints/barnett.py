@@ -23,6 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..data import CATEGORIES
+from ..family import Family, Rows
 
 
 def reference_path(model) -> np.ndarray:
@@ -96,3 +97,49 @@ def add(model) -> None:
                            "subject": np.repeat(nations, 2 * T),
                            "category": np.tile(np.repeat(CATEGORIES, T), len(nations))})
     lp.add_constraints("barnett", A, *bounds(model)["barnett"], labels)
+
+
+def check(c, plan) -> None:
+    """L[n,c,t] − Ref[n,c,t] = Σ_d β[n,d] (L[d,c,t] + MF[d,c,t] − Ref[d,c,t]) (>= with
+    flat_real), limits from the departments table, Mission Fund spend by first owner from the
+    allocations table, Ref recomputed here from settled.csv and the departments' baselines."""
+    inst, on, pi = plan.inst, plan.on, plan.pi
+    if not (on.barnett and inst.barnett):
+        return
+    settled = {(r.department, 0 if r.category == "resource" else 1, plan.pos[r.year]): r.limit_gbp_m
+               for r in inst.settled}
+    base = {d.id: (d.rdel_baseline_gbp_m, d.cdel_baseline_gbp_m) for d in inst.departments}
+
+    def ref(dep: str, k: int, t: int) -> float:
+        for u in range(t, -1, -1):  # the latest settled figure at or before t, held flat real
+            if (dep, k, u) in settled:
+                return settled[(dep, k, u)] * pi[t] / pi[u]
+        return base[dep][k] * pi[t] / pi[0]
+
+    ge = inst.settings.settlement_profile == "flat_real"
+    for n in dict.fromkeys(b.devolved for b in inst.barnett):
+        rows = [b for b in inst.barnett if b.devolved == n]
+        i = plan.dept_ids.index(n)
+        for t, y in enumerate(plan.years):
+            for k, cat in enumerate(("resource", "capital")):
+                got = plan.lim[i, k, t]
+                change, scale = 0.0, abs(got)
+                for b in rows:
+                    d = plan.dept_ids.index(b.department)
+                    ce = plan.lim[d, k, t] + plan.mf_owner[(b.department, k, t)]
+                    beta = b.comparability_factor * b.population_proportion
+                    change += beta * (ce - ref(b.department, k, t))
+                    scale += beta * (abs(ce) + abs(ref(b.department, k, t)))
+                want = ref(n, k, t) + change
+                (c.ge if ge else c.eq)("barnett", y, n, got, want, scale, len(rows) + 2,
+                                       lambda: f"{cat} block grant {got:.6f}; Barnett gives {want:.6f}")
+
+
+FAMILY = Family(
+    module=__name__, order=95, add=add, check=check, bounds=bounds,
+    rows=(Rows("barnett", "Barnett consequentials",
+               "the Barnett consequential for the {subject} {category} block grant in {year}",
+               "relaxed by", test="affordability", sense="==", switch="barnett",
+               set_by_plan="an appraisal sets each devolved limit from its Barnett row (the "
+               "reference plus the consequentials of the plan's comparable spending); a results "
+               "folder with another devolved limit is caught by the independent check"),))

@@ -6,13 +6,15 @@ funded in full at the cap C_p every year. With a binary z_p:
 
     q[p,t] − (C_p − b_p) · z_p = b_p        for every year t,   z_p ∈ {0, 1}
 
-The z columns are added after every other family (the shared expressions are padded
+The z columns are added after every other family but the target rows (the shared expressions are padded
 with zero columns), so instances without the flag build exactly the LP they did before.
 """
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+from ..family import Family, Rows
 
 
 def programmes(model) -> np.ndarray:
@@ -55,3 +57,42 @@ def add(model) -> None:
     base = np.repeat(md.prog_baseline[ps], T)
     lp.add_constraints("business_case", q + lp.column_matrix(z, local), base, base,
                        pd.DataFrame({"year": np.tile(md.years, len(ps)), "subject": np.repeat(names, T)}))
+
+
+def check(c, plan) -> None:
+    """An all-or-nothing programme spends b_p every year or C_p every year."""
+    T = plan.T
+    for pid, p in plan.progs.items():
+        if not (getattr(p, "all_or_nothing", False) and p.cap_gbp_m is not None):
+            continue
+        q = plan.q[pid]
+        n = max(1, max(plan.nrows[(pid, t)] for t in range(T)))
+        full = [abs(q[t] - p.cap_gbp_m) <= c.tol(p.cap_gbp_m, n) for t in range(T)]
+        none = [abs(q[t] - p.baseline_gbp_m) <= c.tol(p.baseline_gbp_m, n) for t in range(T)]
+        c.report.checked["business_case"] = c.report.checked.get("business_case", 0) + 1
+        if not (all(full) or all(none)):
+            off = min(range(T), key=lambda t: 0 if not (full[t] or none[t]) else 1)
+            c.fail("business_case", plan.years[off], pid,
+                   f"all-or-nothing business case funded in part: real spend "
+                   f"{[round(float(v), 6) for v in q]} is neither the baseline "
+                   f"{p.baseline_gbp_m} nor the cap {p.cap_gbp_m} in every year")
+
+
+def _flag_one(inst):
+    """An instance with one all-or-nothing business case (the first programme with a cap, or
+    the first programme given a cap of twice its baseline plus 10)."""
+    from allocator.schema import Instance
+
+    d = inst.model_dump()
+    p = next((p for p in d["programmes"] if p["cap_gbp_m"] is not None), d["programmes"][0])
+    if p["cap_gbp_m"] is None:
+        p["cap_gbp_m"] = 2 * p["baseline_gbp_m"] + 10.0
+    p["all_or_nothing"] = True
+    return Instance.model_validate(d)
+
+
+FAMILY = Family(
+    module=__name__, order=100, add=add, check=check, tamper=_flag_one,
+    rows=(Rows("business_case", "all-or-nothing business cases",
+               "the all-or-nothing business case {subject} in {year}", "relaxed by",
+               test="deliverability", sense="==", unit="real £m"),))

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import CATEGORIES
+from ..family import Family, Rows
 
 
 def envelope_rows(model) -> np.ndarray:
@@ -39,3 +40,21 @@ def add(model) -> None:
     labels = pd.DataFrame({"year": np.tile(md.years, 2), "subject": "total DEL",
                            "category": np.repeat(CATEGORIES, md.T)}).iloc[rows]
     lp.add_constraints("del_envelope", e.del_total[rows], *bounds(model)["del_envelope"], labels)
+
+
+def check(c, plan) -> None:
+    """Σ_d L[d,c,t] + MF[c,t] <= E[c,t] (envelope mode; years with an envelope figure)."""
+    if plan.settings.mode != "envelope" or not plan.on.del_envelope:
+        return
+    for t, y in enumerate(plan.years):
+        for k, col in enumerate(("rdel_envelope_gbp_m", "cdel_envelope_gbp_m")):
+            if np.isnan(plan.F[col][t]):
+                continue  # no envelope this year: the fiscal rules govern
+            c.le("del_envelope", y, ("resource", "capital")[k], plan.del_tot[k, t], plan.F[col][t],
+                 abs(plan.F[col][t]), len(plan.dept_ids) + 50)
+
+
+FAMILY = Family(
+    module=__name__, order=50, add=add, check=check, bounds=bounds,
+    rows=(Rows("del_envelope", "DEL envelopes", "the {category} DEL envelope in {year}",
+               "raised by", test="affordability", sense="<=", switch="del_envelope"),))

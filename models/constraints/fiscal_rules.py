@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..family import Family, Rows
+
 
 def _target_rows(md, years) -> np.ndarray:
     return np.array([md.years.index(y) for y in years], dtype=int)
@@ -108,3 +110,65 @@ def add(model) -> None:
         A = N - sp.diags(Y / Y_prev) @ N_prev
         lp.add_constraints("investment_rule", A[ts], *b["investment_rule"],
                            pd.DataFrame({"year": np.array(md.years)[ts], "subject": "PSNFL/GDP"}))
+
+
+def check(c, plan) -> None:
+    """Stability rule: R_t − RDEL_t − (A_t − sav_t + ΔDI_t) − Dep_t >= margin + H in its target
+    years; investment rule: N_t − (Y_t / Y_{t−1}) N_{t−1} <= −H, N from its definition (the
+    driver recomputes N with the debt-interest feedback ΔDI_t = ι (N_{t−1} − N^f_{t−1}) and
+    compares N and the plan's debt interest with the fiscal table)."""
+    s, on, F = plan.settings, plan.on, plan.F
+    fr = s.fiscal_rules
+    H = fr.headroom_gbp_m
+    if on.stability_rule:
+        cb = F["receipts_gbp_m"] - plan.del_tot[0] - (F["ame_current_gbp_m"] - plan.sav + plan.extra_di) \
+            - F["depreciation_gbp_m"]
+        scale = F["receipts_gbp_m"] + np.abs(plan.del_tot[0]) + F["ame_current_gbp_m"] + plan.sav_scale \
+            + np.abs(plan.extra_di) + fr.debt_interest_rate * np.concatenate([[0.0], plan.N_scale[:-1]])
+        for y in fr.stability_rule.target_years:
+            t = plan.pos[y]
+            c.ge("stability_rule", y, "current budget", cb[t],
+                 fr.stability_rule.required_margin_gbp_m + H, scale[t], 100)
+    if on.investment_rule:
+        N, Y = plan.N, F["gdp_gbp_m"]
+        Y_prev = np.concatenate([[fr.gdp_initial_gbp_m], Y[:-1]])
+        N_prev = np.concatenate([[fr.psnfl_initial_gbp_m], N[:-1]])
+        S_prev = np.concatenate([[abs(fr.psnfl_initial_gbp_m)], plan.N_scale[:-1]])
+        for y in fr.investment_rule.target_years:
+            t = plan.pos[y]
+            c.le("investment_rule", y, "PSNFL/GDP", N[t] - (Y[t] / Y_prev[t]) * N_prev[t], -H,
+                 plan.N_scale[t] + (Y[t] / Y_prev[t]) * S_prev[t], 100 * (t + 1))
+
+
+def _binding(inst):
+    """For the tamper test: tiny with resource envelopes raised to 30, headroom H = 2 and two
+    rules that bind at the optimum instead: the stability rule (margin 8 in 2027-28: RDEL <=
+    410 − 375 − 8 − 2 = 25) and the investment rule in 2026-27 (N_0 − N_{−1} = RDEL − 30 <= −2).
+    None for other instances (their fiscal rules have thousands of £m of room)."""
+    from allocator.schema import Instance
+
+    if inst.settings.name != "tiny":
+        return None
+    d = inst.model_dump()
+    s = d["settings"]
+    s["constraints"].update(stability_rule=True, investment_rule=True)
+    s["fiscal_rules"]["stability_rule"] = {"target_years": ["2027-28"], "required_margin_gbp_m": 8.0}
+    s["fiscal_rules"]["investment_rule"] = {"target_years": ["2026-27"]}
+    s["fiscal_rules"]["headroom_gbp_m"] = 2.0
+    for f in d["fiscal"]:
+        f["rdel_envelope_gbp_m"] = 30.0
+    return Instance.model_validate(d)
+
+
+FAMILY = Family(
+    module=__name__, order=90, add=add, check=check, bounds=bounds, tamper=_binding,
+    rows=(Rows("psnfl_definition", "PSNFL definition", "the PSNFL definition in {year}",
+               "relaxed by", test=None, sense="==", structural=True,
+               untamperable="a definition: appraise computes N_t from it and the checker "
+               "recomputes N_t and compares it with the fiscal table (family 'fiscal_table')"),
+          Rows("stability_rule", "stability rule",
+               "the stability rule (current budget margin) in {year}", "relaxed by",
+               test="affordability", sense=">=", switch="stability_rule"),
+          Rows("investment_rule", "investment rule",
+               "the investment rule (PSNFL falling as a share of GDP) in {year}", "relaxed by",
+               test="affordability", sense="<=", switch="investment_rule")))

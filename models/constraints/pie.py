@@ -17,6 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._labels import by_subject_year
+from ..family import Family, Rows
 
 
 def add(model) -> None:
@@ -37,3 +38,31 @@ def add(model) -> None:
                                  shape=(T, P * T))
             lp.add_constraints("pie_share", pick @ e.cash, 0.0, np.inf,
                                pd.DataFrame({"year": md.years, "subject": "total PIE"}))
+
+
+def check(c, plan) -> None:
+    """PIE spend funded by d >= φ_d π_t; Σ_{PIE} π_t q − σ_t Σ π_t q >= 0."""
+    on, s = plan.on, plan.settings
+    if on.pie_department_floor:
+        for D in plan.inst.departments:
+            if D.pie_floor_gbp_m <= 0:
+                continue
+            for t, y in enumerate(plan.years):
+                need = D.pie_floor_gbp_m * plan.pi[t]
+                c.ge("pie_department_floor", y, D.id, plan.dept_pie[(D.id, t)], need, need, 50)
+    if on.pie_share:
+        path = s.pie.share_path(plan.T)
+        if max(path) > 0:
+            for t, y in enumerate(plan.years):
+                c.ge("pie_share", y, "total PIE", plan.pie_total[t], path[t] * plan.cash_total[t],
+                     plan.cash_total[t], plan.n_alloc // max(1, plan.T) + 1)
+
+
+FAMILY = Family(
+    module=__name__, order=60, add=add, check=check,
+    rows=(Rows("pie_department_floor", "protected PIE floors",
+               "the protected PIE floor of {subject} in {year}", "lowered by",
+               test="pie_protection", sense=">=", switch="pie_department_floor"),
+          Rows("pie_share", "PIE share path",
+               "the minimum PIE share of DEL in {year} (measured in £m of PIE spend)", "lowered by",
+               test="pie_protection", sense=">=", switch="pie_share")))

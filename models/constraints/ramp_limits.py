@@ -9,6 +9,7 @@ for every programme with a ramp limit R_p (real £m per year); b_p is baseline s
 import numpy as np
 import scipy.sparse as sp
 
+from ..family import Family, Rows
 from ._labels import by_subject_year, rows_for
 
 
@@ -28,3 +29,27 @@ def add(model) -> None:
     r = np.repeat(md.prog_ramp[ps], T)
     lp.add_constraints("ramp_limit", A, -r + shift.ravel(), r + shift.ravel(),
                        by_subject_year(np.array(md.programmes)[ps], md.years))
+
+
+def check(c, plan) -> None:
+    """|q[p,0] − b_p| <= R_p and |q[p,t] − q[p,t−1]| <= R_p, from the allocations table."""
+    if not plan.on.ramp_limits:
+        return
+    for pid, p in plan.progs.items():
+        if p.ramp_limit_gbp_m is None:
+            continue
+        n = max(1, max(plan.nrows[(pid, t)] for t in range(plan.T)))
+        q = plan.q[pid]
+        for t, y in enumerate(plan.years):
+            prev = p.baseline_gbp_m if t == 0 else q[t - 1]
+            c.le("ramp_limit", y, pid, abs(q[t] - prev), p.ramp_limit_gbp_m,
+                 abs(q[t]) + abs(prev), 2 * n,
+                 lambda: f"real spend moves {q[t] - prev:+.6f} from the previous year; "
+                 f"ramp limit {p.ramp_limit_gbp_m}")
+
+
+FAMILY = Family(
+    module=__name__, order=20, add=add, check=check,
+    rows=(Rows("ramp_limit", "ramp limits", "the ramp limit on programme {subject} into {year}",
+               "widened by", test="deliverability", sense="range", unit="real £m",
+               switch="ramp_limits"),))

@@ -13,6 +13,7 @@ a_p is real AME saved per real £m spent above baseline, ℓ_p the programme's l
 
 import numpy as np
 import pandas as pd
+from ..family import Family, Rows
 
 
 def _years(model) -> np.ndarray:
@@ -47,3 +48,41 @@ def add(model) -> None:
         return
     lp.add_constraints("welfare_cap", -e.ame_saving[ts], *bounds(model)["welfare_cap"],
                        pd.DataFrame({"year": np.array(md.years)[ts], "subject": "welfare cap"}))
+
+
+def check(c, plan) -> None:
+    """W_t − sav_t <= cap_t (1 + margin) in the enforced years (default: those with a cap)."""
+    if not plan.on.welfare_cap:
+        return
+    fr = plan.settings.fiscal_rules
+    wy = fr.welfare_cap_years
+    caps = {f.year: f.welfare_cap_gbp_m for f in plan.inst.fiscal}
+    F = plan.F
+    for y in ([y for y in plan.years if caps[y] is not None] if wy is None else wy):
+        t = plan.pos[y]
+        c.le("welfare_cap", y, "welfare cap", F["welfare_capped_gbp_m"][t] - plan.sav[t],
+             F["welfare_cap_gbp_m"][t] * (1.0 + fr.welfare_cap_margin),
+             F["welfare_capped_gbp_m"][t] + plan.sav_scale[t], 50)
+
+
+def _binding(inst):
+    """For the tamper test: tiny with prevention (a2, effect one year later) saving £0.5m of
+    capped welfare per £1m, and the 2027-28 cap at 102 − 1.5: the optimum's £3m on a2 in
+    2026-27 meets it exactly. None for other instances (their cap has room to spare)."""
+    from allocator.schema import Instance
+
+    if inst.settings.name != "tiny":
+        return None
+    d = inst.model_dump()
+    s = d["settings"]
+    s["constraints"]["welfare_cap"] = True
+    s["fiscal_rules"]["welfare_cap_years"] = ["2027-28"]
+    next(p for p in d["programmes"] if p["id"] == "a2")["ame_saving_per_gbp_m"] = 0.5
+    next(f for f in d["fiscal"] if f["year"] == "2027-28")["welfare_cap_gbp_m"] = 100.5
+    return Instance.model_validate(d)
+
+
+FAMILY = Family(
+    module=__name__, order=80, add=add, check=check, bounds=bounds, tamper=_binding,
+    rows=(Rows("welfare_cap", "welfare cap", "the welfare cap in {year}", "raised by",
+               test="affordability", sense="<=", switch="welfare_cap"),))
