@@ -182,6 +182,7 @@ class PlanFacts:
     gains: np.ndarray  # gain[m, t] (metric units), t = 0..T−1+K, from the concave responses
     mf_owner: dict  # Mission Fund cash by (first owner, category, t)
     extra_di: np.ndarray  # (T,) extra debt interest ΔDI_t = ι (N_{t−1} − N^f_{t−1})
+    extra_receipts: np.ndarray  # (T,) receipts feedback ΔR_t = ρ Y_t / 100 · gain[g,t]
 
     @property
     def settings(self):
@@ -332,7 +333,16 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                     term = p.ame_saving_per_gbp_m * pi[t] * w * (q[pid][tau] - p.baseline_gbp_m)
                     sav[t] += term
                     sav_scale[t] += abs(term) + p.ame_saving_per_gbp_m * pi[t] * w * abs(q[pid][tau])
-    # N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t + ΔDI_t) + A^K_t − R_t + O_t, with the
+    # mission gains first (the objective's recomputation): the receipts feedback reads them
+    _objective(c, inst, q, T, lag, objective, objective_in_horizon, objective_terminal,
+               max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()))
+    # ΔR_t = ρ Y_t / 100 · gain[g,t]: receipts from the growth mission's GDP gain (0 when off)
+    extra_receipts = np.zeros(T)
+    fr = s.fiscal_rules
+    if fr.receipts_feedback_rate > 0 and fr.receipts_feedback_mission is not None:
+        g = [m.id for m in s.missions].index(fr.receipts_feedback_mission)
+        extra_receipts = fr.receipts_feedback_rate * F["gdp_gbp_m"] / 100.0 * c.gains[g, :T]
+    # N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t + ΔDI_t) + A^K_t − (R_t + ΔR_t) + O_t, with the
     # debt-interest feedback ΔDI_t = ι (N_{t−1} − N^f_{t−1}) (ΔDI_0 = 0; ι = 0 when it is off)
     fr = s.fiscal_rules
     iota = fr.debt_interest_rate if on.debt_interest_feedback else 0.0
@@ -346,7 +356,8 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
             extra_di[t] = iota * (prev - prev_forecast)
             prev_forecast = fy[years[t]].psnfl_forecast_gbp_m
         flows = (del_tot[0, t] + del_tot[1, t] + F["ame_current_gbp_m"][t] - sav[t] + extra_di[t]
-                 + F["ame_capital_gbp_m"][t] - F["receipts_gbp_m"][t] + F["other_psnfl_flows_gbp_m"][t])
+                 + F["ame_capital_gbp_m"][t] - F["receipts_gbp_m"][t] - extra_receipts[t]
+                 + F["other_psnfl_flows_gbp_m"][t])
         N[t] = prev + flows
         N_scale[t] = (1.0 + iota) * prev_scale + abs(del_tot[:, t]).sum() + F["ame_current_gbp_m"][t] \
             + sav_scale[t] + iota * abs(prev_forecast) + F["ame_capital_gbp_m"][t] \
@@ -360,14 +371,12 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
             c.eq("fiscal_table", years[t], "debt_interest_gbp_m", float(fr_row.debt_interest_gbp_m),
                  fy[years[t]].debt_interest_gbp_m + extra_di[t], N_scale[t], 100 * (t + 1))
 
-    # ---------------------------------------------------------------- objective
-    _objective(c, inst, q, T, lag, objective, objective_in_horizon, objective_terminal,
-               max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()))
     plan = PlanFacts(inst=inst, years=years, T=T, pos=pos, pi=pi, F=F, progs=progs,
                      dept_ids=dept_ids, q=q, nrows=nrows, dept_spend=dept_spend, dept_pie=dept_pie,
                      mf=mf, lim=lim, del_tot=del_tot, cash_total=cash_total, pie_total=pie_total,
                      sav=sav, sav_scale=sav_scale, N=N, N_scale=N_scale, n_alloc=len(alloc),
-                     tables=tables, gains=c.gains, mf_owner=mf_owner, extra_di=extra_di)
+                     tables=tables, gains=c.gains, mf_owner=mf_owner, extra_di=extra_di,
+                     extra_receipts=extra_receipts)
     # ---------------------------------------------------------------- every declared family
     for family in registry():
         if family.check is not None:

@@ -173,6 +173,11 @@ class FiscalRules(Strict):
                                       "spending inside the cap must be <= cap x (1 + margin).")
     debt_interest_rate: float = Field(0.0, ge=0.0, le=0.5, description="Effective interest rate on "
                                       "PSNFL above the forecast path (debt-interest feedback).")
+    receipts_feedback_mission: str | None = Field(
+        None, description="Mission whose metric is real GDP as an index of the baseline (1 point "
+        "= 1% of GDP); its gain raises receipts by receipts_feedback_rate x GDP x gain / 100.")
+    receipts_feedback_rate: float = Field(0.0, ge=0.0, le=1.0, description="Share of each extra £ "
+                                          "of GDP that returns as receipts (0 = no feedback).")
 
 
 class SolverOptions(Strict):

@@ -142,14 +142,19 @@ def fiscal(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
     if debt_interest_rate(model) == 0.0:
         extra_interest = np.zeros(T)
     ame_current = F["ame_current_gbp_m"] - saving + extra_interest
-    cb = F["receipts_gbp_m"] - dels[0] - ame_current - F["depreciation_gbp_m"]
+    from allocator.models.constraints.fiscal_rules import receipts_feedback
+
+    fb = receipts_feedback(model)  # ΔR_t from the growth mission's GDP gain (0 when off)
+    extra_receipts = fb[0] @ x - fb[1] if fb is not None else np.zeros(T)
+    cb = F["receipts_gbp_m"] + extra_receipts - dels[0] - ame_current - F["depreciation_gbp_m"]
     margin = cb - fr.stability_rule.required_margin_gbp_m
     welfare = F["welfare_capped_gbp_m"] - saving
     env_r, env_c = F["rdel_envelope_gbp_m"], F["cdel_envelope_gbp_m"]
     cash = (e.cash @ x).reshape(md.P, T)
     pie_share = cash[md.prog_pie].sum(axis=0) / np.maximum(cash.sum(axis=0), 1e-12)
     return pd.DataFrame(dict(
-        year=md.years, gdp_gbp_m=Y, receipts_gbp_m=F["receipts_gbp_m"],
+        year=md.years, gdp_gbp_m=Y, receipts_gbp_m=F["receipts_gbp_m"] + extra_receipts,
+        receipts_feedback_gbp_m=extra_receipts,
         rdel_gbp_m=dels[0], cdel_gbp_m=dels[1],
         rdel_envelope_gbp_m=env_r, cdel_envelope_gbp_m=env_c,
         ame_gbp_m=ame_current + F["ame_capital_gbp_m"], ame_current_gbp_m=ame_current,

@@ -147,6 +147,10 @@ def check_cross_references(inst: "Instance") -> None:
                 p.append(Problem("fiscal.csv", f"{_row(i)}, field 'psnfl_forecast_gbp_m'", None,
                                  "debt-interest feedback (fiscal_rules.debt_interest_rate > 0) needs "
                                  "the forecast PSNFL path every year"))
+    if fr.receipts_feedback_rate > 0 and fr.receipts_feedback_mission not in mission_ids:
+        p.append(Problem("instance.yaml", "field 'fiscal_rules.receipts_feedback_mission'",
+                         fr.receipts_feedback_mission, "receipts feedback needs a known mission id "
+                         "(the growth mission, metric = GDP index)"))
     if fr.welfare_cap_years is not None:
         caps = {fy.year: fy.welfare_cap_gbp_m for fy in inst.fiscal}
         for j, y in enumerate(fr.welfare_cap_years):

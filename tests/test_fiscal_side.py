@@ -214,3 +214,26 @@ def test_uk_default_written_tables_pass_the_checker(uk_default, tmp_path):
     for fam in ("barnett", "settled_total", "committed_path", "welfare_cap", "stability_rule",
                 "investment_rule"):
         assert rep.checked.get(fam, 0) > 0, fam
+
+
+def test_receipts_feedback_from_the_growth_mission(uk_default):
+    """Off by default; switched on (ρ = 0.44, the OBR ready reckoner's PSNB response per £ of
+    GDP) the growth mission's GDP gain raises receipts ΔR_t = ρ Y_t gain_t / 100, which relaxes
+    both rules, and the independent checker recomputes it from the missions' gains."""
+    inst, base = uk_default
+    assert inst.settings.fiscal_rules.receipts_feedback_rate == 0.0
+    assert (base.fiscal.receipts_feedback_gbp_m == 0).all()
+    on = inst.model_copy(deep=True)
+    on.settings.fiscal_rules.receipts_feedback_mission = "growth"
+    on.settings.fiscal_rules.receipts_feedback_rate = 0.44
+    res = solve(on)
+    assert res.status == "optimal" and res.objective > base.objective
+    f = res.fiscal.set_index("year")
+    m = res.missions
+    gain = m[(m.mission == "growth") & m.in_horizon].set_index("year")["gain"]
+    expected = 0.44 * f.gdp_gbp_m * gain.reindex(f.index) / 100.0
+    np.testing.assert_allclose(f.receipts_feedback_gbp_m, expected, rtol=1e-9, atol=1e-6)
+    rep = check_plan(on, res.tables, objective=res.objective)
+    assert rep.ok, rep.text()
+    # the same plan checked without the feedback breaks a rule it needed the receipts for
+    assert not check_plan(inst, res.tables).ok

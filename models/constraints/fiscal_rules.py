@@ -10,14 +10,18 @@ ends year t−1 with more (less) PSNFL pays ι on the difference in year t:
 
     ΔDI_t = ι (N_{t−1} − N^f_{t−1}),      with N_{−1} = N^f_{−1} = the initial PSNFL, so ΔDI_0 = 0
 
-(ι = 0 when the switch is off). Stability rule (current budget), in its target years, with
-headroom H:
+(ι = 0 when the switch is off). Optional receipts feedback (``receipts_feedback_rate`` ρ > 0):
+receipts rise with the growth mission's GDP gain (its metric: GDP index, 1 point = 1% of GDP),
 
-    CB_t = R_t − RDEL_t − (A_t − sav_t + ΔDI_t) − Dep_t >= m + H
+    ΔR_t = ρ Y_t / 100 · gain[g,t]          (0 when ρ = 0, the default)
+
+Stability rule (current budget), in its target years, with headroom H:
+
+    CB_t = R_t + ΔR_t − RDEL_t − (A_t − sav_t + ΔDI_t) − Dep_t >= m + H
 
 PSNFL carried year to year (structural definition, all years):
 
-    N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t + ΔDI_t) + A^K_t − R_t + O_t
+    N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t + ΔDI_t) + A^K_t − (R_t + ΔR_t) + O_t
 
 (depreciation cancels between the current deficit and net investment). Investment rule,
 PSNFL falling as a share of GDP in its target years, with headroom H (£m of PSNFL):
@@ -52,6 +56,33 @@ def psnfl_forecast_previous(model) -> np.ndarray:
     return np.concatenate([[inst.settings.fiscal_rules.psnfl_initial_gbp_m], path[:-1]])
 
 
+def receipts_feedback(model):
+    """ΔR_t = ρ Y_t / 100 · gain[g,t] = (A x)_t − const_t (t < T): receipts from the growth
+    mission's GDP gain (ρ = ``receipts_feedback_rate``, g = ``receipts_feedback_mission``);
+    None when off. gain[g,t] = Σ_i γ_ig Σ_{τ<=t} ℓ_p(i)[t−τ] (x[i,τ] − x̄_i) (the objective's)."""
+    md, lp, fr = model.data, model.lp, model.instance.settings.fiscal_rules
+    if fr.receipts_feedback_rate <= 0 or fr.receipts_feedback_mission is None:
+        return None
+    g = md.missions.index(fr.receipts_feedback_mission)
+    T, K = md.T, md.K
+    scale = fr.receipts_feedback_rate * md.fiscal["gdp_gbp_m"] / 100.0  # (T,)
+    rows, cols, vals = [], [], []
+    const = np.zeros(T)
+    for i in np.flatnonzero(md.piece_gain[:, g]):
+        p = md.piece_prog[i]
+        for tau in range(T):
+            for k in range(0, min(K, T - 1 - tau) + 1):
+                w = md.lag[p, k]
+                if w:
+                    t = tau + k
+                    v = scale[t] * md.piece_gain[i, g] * w
+                    rows.append(t); cols.append(i * T + tau); vals.append(v)
+                    const[t] += v * md.piece_baseline_fill[i]
+    xb = lp.var_blocks["x"]
+    A = lp.column_matrix(xb, sp.csr_matrix((vals, (rows, cols)), shape=(T, xb.size)))
+    return A, const
+
+
 def bounds(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Row bounds of this module's families from the current data (used on build and on
     parameter updates, so a re-solve never needs a rebuild)."""
@@ -60,14 +91,17 @@ def bounds(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     H = fr.headroom_gbp_m
     iota = debt_interest_rate(model)
     Nf_prev = psnfl_forecast_previous(model)
+    fb = receipts_feedback(model)
+    dr_const = fb[1] if fb is not None else np.zeros(T)  # ΔR_t = A x − dr_const
     out = {}
     rhs = (F["ame_current_gbp_m"] + F["ame_capital_gbp_m"] - F["receipts_gbp_m"]
-           + F["other_psnfl_flows_gbp_m"] - e.ame_saving_const - iota * Nf_prev)
+           + F["other_psnfl_flows_gbp_m"] - e.ame_saving_const - iota * Nf_prev + dr_const)
     rhs[0] += (1.0 + iota) * fr.psnfl_initial_gbp_m
     out["psnfl_definition"] = (rhs, rhs.copy())
     ts = _target_rows(md, fr.stability_rule.target_years)
     lo = (fr.stability_rule.required_margin_gbp_m + H - F["receipts_gbp_m"]
-          + F["ame_current_gbp_m"] + F["depreciation_gbp_m"] - e.ame_saving_const - iota * Nf_prev)
+          + F["ame_current_gbp_m"] + F["depreciation_gbp_m"] - e.ame_saving_const - iota * Nf_prev
+          + dr_const)
     lo[0] += iota * fr.psnfl_initial_gbp_m
     out["stability_rule"] = (lo[ts], np.full(len(ts), np.inf))
     ts = _target_rows(md, fr.investment_rule.target_years)
@@ -91,7 +125,10 @@ def add(model) -> None:
 
     # N_t − (1+ι) N_{t−1} − RDEL_t − CDEL_t + sav_t
     #   = A_t + A^K_t − R_t + O_t − sav_const_t − ι N^f_{t−1}       (+(1+ι) N_{−1} at t=0)
-    lp.add_constraints("psnfl_definition", N - (1.0 + iota) * N_prev - rdel - cdel + e.ame_saving,
+    fb = receipts_feedback(model)
+    dR = fb[0] if fb is not None else sp.csr_matrix((T, lp.n))  # + ΔR_t (variable part)
+    lp.add_constraints("psnfl_definition",
+                       N - (1.0 + iota) * N_prev - rdel - cdel + e.ame_saving + dR,
                        *b["psnfl_definition"],
                        pd.DataFrame({"year": md.years, "subject": "PSNFL"}), structural=True)
 
@@ -99,7 +136,7 @@ def add(model) -> None:
         ts = _target_rows(md, fr.stability_rule.target_years)
         # −RDEL_t + sav_t − ι N_{t−1} >= m + H − R_t + A_t + Dep_t − sav_const_t − ι N^f_{t−1}
         #                                                          (+ι N_{−1} at t=0)
-        lp.add_constraints("stability_rule", (-rdel + e.ame_saving - iota * N_prev)[ts],
+        lp.add_constraints("stability_rule", (-rdel + e.ame_saving - iota * N_prev + dR)[ts],
                            *b["stability_rule"],
                            pd.DataFrame({"year": np.array(md.years)[ts], "subject": "current budget"}))
 
@@ -121,7 +158,8 @@ def check(c, plan) -> None:
     fr = s.fiscal_rules
     H = fr.headroom_gbp_m
     if on.stability_rule:
-        cb = F["receipts_gbp_m"] - plan.del_tot[0] - (F["ame_current_gbp_m"] - plan.sav + plan.extra_di) \
+        cb = F["receipts_gbp_m"] + plan.extra_receipts - plan.del_tot[0] \
+            - (F["ame_current_gbp_m"] - plan.sav + plan.extra_di) \
             - F["depreciation_gbp_m"]
         scale = F["receipts_gbp_m"] + np.abs(plan.del_tot[0]) + F["ame_current_gbp_m"] + plan.sav_scale \
             + np.abs(plan.extra_di) + fr.debt_interest_rate * np.concatenate([[0.0], plan.N_scale[:-1]])
