@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.errors import AllocatorError, Problem
+from allocator.io import instance_sha256
 from allocator.explain import describe
 from allocator.models.allocation import AllocationModel, build_allocation_model
 from allocator.models.constraints import row_families
@@ -386,12 +387,25 @@ def _test(name: str, fams, cons: pd.DataFrame, what: str) -> TestResult:
     return TestResult(name, len(bad) == 0, summary, fig)
 
 
-def appraise(instance: Instance, plan, *, file: str | None = None, optimise: bool = True) -> Appraisal:
-    """Evaluate ``plan`` (a path, or a DataFrame shaped like ``allocations.csv``) for ``instance``."""
-    from allocator.io import instance_sha256
+def _solve(instance):
+    from allocator.api import solve
+
+    return solve(instance, explain=False)
+
+
+def appraise(instance, plan, *, file: str | None = None, optimise: bool = True) -> Appraisal:
+    """Evaluate ``plan`` (a path, or a DataFrame shaped like ``allocations.csv``) for ``instance``
+    (an :class:`Instance`, or a built :class:`allocator.modelling.Model` whose user
+    constraints then form the test ``user_constraints``)."""
+    from allocator.modelling import Model
     from allocator.provenance import command_line, package_versions
 
-    model = build_allocation_model(instance)
+    built = instance if isinstance(instance, Model) else None
+    if built is not None:
+        instance = built.user_instance
+        model = built.allocation
+    else:
+        model = build_allocation_model(instance)
     md, lp = model.data, model.lp
     fname = file or (Path(plan).name if not isinstance(plan, pd.DataFrame) else "plan")
     spend, notes = plan_spend(model, plan, fname)
@@ -454,16 +468,19 @@ def appraise(instance: Instance, plan, *, file: str | None = None, optimise: boo
               _test("deliverability", TESTS["deliverability"], policy, "programme floor, cap, ramp and business-case limits")]
     if instance.settings.objective.kind == "target_cost":
         tests.append(_test("targets", TESTS["targets"], policy, "mission targets"))
+    user = [f.rows[0].name for f in (built.user_families if built is not None else [])]
+    if user:
+        tests.append(_test("user_constraints", tuple(user), policy, "user constraints"))
 
     opt, status = None, "not computed"
     if optimise:
-        from allocator.api import solve
-
-        res = solve(instance, explain=False)
+        res = built.solve(explain=False) if built is not None else _solve(instance)
         status = res.status
         opt = res.objective
     app = Appraisal(instance.settings.name, unit, tests, policy, missions, plan_objective, total, v_in,
                     v_term, opt, status, notes,
-                    {"instance_sha256": instance_sha256(instance), "versions": package_versions(),
+                    {"instance_sha256": (built.instance_hash if built is not None
+                                         else instance_sha256(instance)),
+                     "versions": package_versions(),
                      "command": command_line()})
     return app

@@ -29,8 +29,12 @@ METRIC_FAMILIES = {name for name, r in row_families().items() if r.unit == "metr
 
 
 def describe(family: str, year: str, subject: str, category: str) -> str:
-    text, _ = PHRASES.get(family, (f"{family} {{subject}} {{year}}", "relaxed by"))
-    return text.format(year=year, subject=subject, category=category)
+    """One row in words: the declared family's ``binding`` phrase, or for a user constraint
+    (:mod:`allocator.modelling`) "the user constraint NAME: SUBJECT YEAR"."""
+    from allocator.modelling import USER_PHRASE
+
+    text, _ = PHRASES.get(family, (USER_PHRASE.replace("{family}", family), "relaxed by"))
+    return " ".join(text.format(year=year, subject=subject, category=category).split())
 
 
 @dataclass

@@ -14,6 +14,27 @@ Only two kinds of matrix coefficient follow parameters, and they are changed in 
 the investment rule's GDP ratio, and (target mode) the target rows' effect sizes. So the
 LP solved is always the one ``build_allocation_model`` would build for the changed
 instance (tests check this).
+
+A session is built through :func:`allocator.build` (pass an instance, or a
+:class:`allocator.modelling.Model` carrying user constraints), talks to the solver only
+through the :class:`solvers.base.Solver` interface, and uses the instance's money unit at
+its edges like ``solve()``: fiscal columns, headroom and monetised weights given to the
+setters, objectives in :class:`QuickSolve` and every :meth:`result` are in that unit (the
+LP works in £m).
+
+**Independent check on re-solves.** Every plan a session reports as a :class:`Result`
+(:meth:`result`) is checked against the instance as changed by the session's parameters,
+like ``solve()``: a failing "optimal" plan becomes ``check_failed``. The fast path
+:meth:`solve`, used by sweeps, cycles and re-plans hundreds of times, checks a seeded
+sample: each re-solve is checked with probability ``check_sample`` (default 0.02,
+drawn from ``numpy.random.default_rng(check_seed)``, so the same run checks the same
+re-solves), and always the first one. A failed sampled check sets the QuickSolve's status
+to ``check_failed`` and is listed in ``check_failures``. Rows made elastic by
+:meth:`add_breach_slacks` may be broken by design: their violations are not failures.
+Why a sample: on uk_missions one check (result tables, then the pure-Python checker) takes
+about 0.15 s against about 0.01 s for a warm re-solve (benchmarks/session_check_results.md),
+so checking every re-solve would make sweeps and cycle simulations ~18× slower; a 2% sample
+adds about a third, and every plan reported as a Result is checked in full.
 """
 
 from __future__ import annotations
@@ -23,8 +44,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from allocator.api import result_from
-from allocator.models.allocation import build_allocation_model, decision_years
+from allocator.api import check_solution, result_from
+from allocator.models.allocation import decision_years
 from allocator.models.constraints import with_bounds
 from allocator.models.data import discount_factors
 from allocator.models.objective import piece_lagged_discount, set_objective
@@ -32,6 +53,8 @@ from allocator.results import Result
 from allocator.schema import Instance
 from allocator.solvers.base import SolveOutput
 from allocator.solvers.highs import HighsBackend
+
+CHECK_SAMPLE = 0.02
 
 
 
@@ -51,19 +74,23 @@ class QuickSolve:
 
 
 class ModelSession:
-    def __init__(self, instance: Instance, *, time_limit_s: float | None = None,
-                 presolve: bool = True):
+    def __init__(self, instance, *, time_limit_s: float | None = None, presolve: bool = True,
+                 check_sample: float = CHECK_SAMPLE, check_seed: int = 0):
         t0 = time.perf_counter()
-        from allocator.numerics import to_gbp_m
+        from allocator.modelling import Model, build
+        from allocator.numerics import objective_factor
 
-        self.instance = instance
+        built = instance if isinstance(instance, Model) else build(instance)
+        self.built = built
+        self.instance = built.user_instance
         # the engine works in £m whatever the instance's money_unit (tables come back in £m)
-        self.model = build_allocation_model(to_gbp_m(instance))
+        self.model = built.allocation
+        self.unit, self._f = built.unit, built.factor
+        self._k = objective_factor(self.unit, self.instance.settings.weights.kind)
+        self._wf = self._f if self.instance.settings.weights.kind == "monetised" else 1.0
         self.build_s = time.perf_counter() - t0
         self.backend = HighsBackend(time_limit_s=time_limit_s, presolve=presolve)
-        from allocator.models.constraints.business_cases import integrality
-
-        ints = integrality(self.model)  # all-or-nothing business cases stay integer on re-solves
+        ints = built.integrality()  # all-or-nothing business cases stay integer on re-solves
         self.backend.load(self.model.lp, integrality=ints)
         md, lp = self.model.data, self.model.lp
         self._fiscal0 = {k: v.copy() for k, v in md.fiscal.items()}
@@ -78,6 +105,73 @@ class ModelSession:
         self._target_gain = self.model.data.piece_gain.copy()  # gains the target rows hold
         self.slack_rows = np.zeros(0, dtype=int)  # row of each breach slack column
         self.slack_family: list[str] = []
+        self.check_sample = float(check_sample)
+        self._rng = np.random.default_rng(check_seed)
+        self._rates: dict[str, float] = {}  # mission -> flat discount rate set by the session
+        self.checks = 0
+        self.check_failures: list = []
+
+    # ------------------------------------------------------------------ edges and checks
+    @property
+    def base_fiscal(self) -> dict:
+        """The instance's fiscal columns (cash £m) as built."""
+        return {k: v.copy() for k, v in self._fiscal0.items()}
+
+    @property
+    def base_weights(self) -> np.ndarray:
+        """The instance's mission weights as built (model units)."""
+        return self._weight0.copy()
+
+    def col_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current column bounds (after :meth:`fix_years`)."""
+        return self._lb.copy(), self._ub.copy()
+
+    def current_instance(self) -> Instance:
+        """The instance (in £m) as the session's parameter changes have made it: fiscal
+        columns, mission weights, flat discount rates, effect sizes and headroom. The
+        independent check of a re-solve runs against it."""
+        md = self.model.data
+        inst = self.model.instance.model_copy(deep=True)  # attributes set, not re-validated:
+        pos = {y: t for t, y in enumerate(md.years)}       # a session may lift an envelope to ∞
+        for f in inst.fiscal:
+            t = pos.get(f.year)
+            if t is None:
+                continue
+            for k, v in md.fiscal.items():
+                if hasattr(f, k) and not (getattr(f, k) is None and np.isnan(v[t])):
+                    setattr(f, k, float(v[t]) if np.isfinite(v[t]) else None)
+        for m, mission in enumerate(inst.settings.missions):
+            mission.weight = float(md.weight[m])
+            if mission.id in self._rates:
+                mission.discount_rate = self._rates[mission.id]
+        piece = {(int(md.piece_prog[i]), int(md.piece_seg[i])): i for i in range(len(md.piece_prog))}
+        ppos = {p: k for k, p in enumerate(md.programmes)}
+        mpos = {m: k for k, m in enumerate(md.missions)}
+        for sg in inst.segments:
+            sg.gain_per_gbp_m = float(md.piece_gain[piece[(ppos[sg.programme], sg.segment)],
+                                                    mpos[sg.mission]])
+        return inst
+
+    def _check(self, out: SolveOutput, oi: float, ot: float) -> bool:
+        """Independent check of a re-solved plan (see the module docstring); True if it holds."""
+        from allocator import tables
+        from allocator.checker import check_plan
+
+        x = out.x
+        t = {"allocations": tables.allocations(self.model, x),
+             "departments": tables.departments(self.model, x),
+             "fiscal": tables.fiscal(self.model, x)}
+        rep = check_plan(self.current_instance(), t, objective=oi + ot, objective_in_horizon=oi,
+                         objective_terminal=ot, extra_families=self.built.user_families)
+        self.checks += 1
+        elastic = set(self.slack_family)
+        bad = [v for v in rep.violations if v.family not in elastic]
+        if bad:
+            self.check_failures.append(bad)
+        return not bad
+
+    def _to_model_money(self, v):
+        return np.asarray(v, dtype=float) * self._f
 
     # ------------------------------------------------------------------ structure
     def _push_row_bounds(self) -> None:
@@ -113,23 +207,19 @@ class ModelSession:
         from allocator.models.targets import target_rows
 
         A_new, lo, _ = target_rows(self.model)
-        part = next(i for i, b in enumerate(lp.row_blocks) if b is block)
-        old = lp._A_parts[part].tocsr()
-        diff = (A_new.tocsr() - old).tocoo()
-        h = self.backend.h
+        diff = (A_new.tocsr() - lp.rows_of("mission_target")).tocoo()
         new = A_new.tocsr()
-        for r, c in zip(diff.row, diff.col):
-            h.changeCoeff(int(block.start + r), int(c), float(new[r, c]))
-        lp._A_parts[part] = new
-        lp._A = None  # the cached full matrix is rebuilt on next use
+        self.backend.change_coefficients(block.start + diff.row, diff.col,
+                                         [new[r, c] for r, c in zip(diff.row, diff.col)])
+        lp.replace_rows("mission_target", new, lo=lo)
         rows = np.arange(block.start, block.start + block.size)
-        lp._lo_parts[part] = lo
         self.backend.set_row_bounds(rows, lo, np.full(len(rows), np.inf))
         self._target_gain = md.piece_gain.copy()
 
     # ------------------------------------------------------------------ parameter changes
     def set_fiscal(self, **columns) -> None:
-        """Replace fiscal-table columns (arrays of length T, cash £m), e.g.
+        """Replace fiscal-table columns (arrays of length T, cash, in the instance's money
+        unit), e.g.
         ``receipts_gbp_m=…, ame_current_gbp_m=…, rdel_envelope_gbp_m=…``."""
         md = self.model.data
         if "deflator" in columns:
@@ -141,7 +231,7 @@ class ModelSession:
             arr = np.asarray(values, dtype=float)
             if arr.shape != (md.T,):
                 raise ValueError(f"{name}: expected {md.T} values, got shape {arr.shape}")
-            md.fiscal[name] = arr.copy()
+            md.fiscal[name] = self._to_model_money(arr).copy()
         if "gdp_gbp_m" in columns:
             self._push_gdp_ratios()
         self._push_row_bounds()
@@ -154,26 +244,24 @@ class ModelSession:
             return
         Y = md.fiscal["gdp_gbp_m"]
         nb = lp.var_blocks["psnfl"]
-        A = lp.A
         for r, year in enumerate(block.labels["year"]):
             t = md.years.index(year)
             if t == 0:
                 continue  # Y_0/Y_{-1} sits in the row bound
             row, col, val = block.start + r, nb.start + t - 1, -Y[t] / Y[t - 1]
-            self.backend.h.changeCoeff(row, col, val)
-            lo, hi = A.indptr[col], A.indptr[col + 1]
-            hit = np.flatnonzero(A.indices[lo:hi] == row)
-            A.data[lo + hit[0]] = val
+            self.backend.change_coefficients([row], [col], [val])
+            lp.set_coefficient(row, col, val)
 
     def set_weights(self, weights) -> None:
-        """Mission weights: an array (M,) or a mapping mission id -> weight."""
+        """Mission weights: an array (M,) or a mapping mission id -> weight, in the instance's
+        units (monetised weights in its money unit per metric unit)."""
         md = self.model.data
         if isinstance(weights, dict):
             w = md.weight.copy()
             for k, v in weights.items():
-                w[md.missions.index(k)] = v
+                w[md.missions.index(k)] = v * self._wf
         else:
-            w = np.asarray(weights, dtype=float)
+            w = np.asarray(weights, dtype=float) * self._wf
         md.weight = w
         self._push_costs()
 
@@ -200,15 +288,19 @@ class ModelSession:
         for m, mid in enumerate(md.missions):
             if missions is None or mid in missions:
                 d[m] = discount_factors(rate, rate, rate, d.shape[1], flat=True)
+                self._rates[mid] = float(rate)
         md.delta = d
         self._push_costs()
 
     def set_headroom(self, gbp_m: float) -> None:
-        """Fiscal-rule headroom H (cash £m) → ``stability_rule``/``investment_rule`` row bounds.
+        """Fiscal-rule headroom H (cash, instance money unit) → ``stability_rule``/
+        ``investment_rule`` row bounds.
         Works on a private copy of the settings, so the caller's instance is not changed."""
-        if self.model.instance is self.instance:
-            self.model.instance = self.instance.model_copy(deep=True)
-        self.model.instance.settings.fiscal_rules.headroom_gbp_m = float(gbp_m)
+        if not getattr(self, "_own_settings", False):
+            self._instance_built = self.model.instance
+            self.model.instance = self.model.instance.model_copy(deep=True)
+            self._own_settings = True
+        self.model.instance.settings.fiscal_rules.headroom_gbp_m = float(self._to_model_money(gbp_m))
         self._push_row_bounds()
 
     def set_gain_factors(self, piece_factor) -> None:
@@ -251,11 +343,8 @@ class ModelSession:
             return
         r, sg = np.concatenate(rows), np.concatenate(signs)
         k = len(r)
-        h = self.backend.h
-        # costs go to HiGHS in the back-end's normalised objective units (HighsBackend.cost_scale)
-        h.addCols(k, np.full(k, -float(penalty_per_gbp_m) * self.backend.cost_scale), np.zeros(k),
-                  np.full(k, np.inf),
-                  k, np.arange(k, dtype=np.int32), r.astype(np.int32), sg)
+        self.backend.add_columns(np.full(k, -float(penalty_per_gbp_m)), np.zeros(k),
+                                 np.full(k, np.inf), r, sg)
         self.slack_rows, self.slack_family = r, fams
 
     def fix_years(self, before: int, x: np.ndarray) -> None:
@@ -276,7 +365,10 @@ class ModelSession:
     def reset(self) -> None:
         """Back to the instance as built."""
         md = self.model.data
-        self.model.instance = self.instance  # undo set_headroom
+        if getattr(self, "_own_settings", False):  # undo set_headroom
+            self.model.instance = self._instance_built
+            self._own_settings = False
+        self._rates = {}
         md.fiscal = {k: v.copy() for k, v in self._fiscal0.items()}
         self._push_gdp_ratios()  # undo a GDP change in the investment rule's matrix
         md.weight, md.piece_gain, md.delta = self._weight0.copy(), self._gain0.copy(), self._delta0.copy()
@@ -289,7 +381,7 @@ class ModelSession:
     def remember_base_basis(self) -> None:
         """Keep the current HiGHS basis as the *base* basis (taken automatically after the
         first optimal solve)."""
-        self._base_basis = self.backend.h.getBasis()
+        self._base_basis = self.backend.get_basis()
 
     def restore_base_basis(self) -> None:
         """Warm-start the next solve from the base basis instead of the last one.
@@ -300,7 +392,7 @@ class ModelSession:
         so equal seeds give byte-identical tables."""
         basis = getattr(self, "_base_basis", None)
         if basis is not None:
-            self.backend.h.setBasis(basis)
+            self.backend.set_basis(basis)
 
     # ------------------------------------------------------------------ solving
     def solve(self) -> QuickSolve:
@@ -320,10 +412,28 @@ class ModelSession:
             return QuickSolve(out.status.value, None, None, None, None, out.solve_s, out.iterations)
         oi = float(lp.cost_in_horizon @ out.x + lp.constant_in_horizon)
         ot = float(lp.cost_terminal @ out.x + lp.constant_terminal)
-        return QuickSolve(out.status.value, oi + ot, oi, ot, out.x, out.solve_s, out.iterations, slack)
+        status = out.status.value
+        if status == "optimal" and (self.checks == 0 or self._rng.random() < self.check_sample):
+            if not self._check(out, oi, ot):
+                status = "check_failed"
+        k = self._k
+        return QuickSolve(status, (oi + ot) / k, oi / k, ot / k, out.x, out.solve_s,
+                          out.iterations, slack)
 
     def result(self, explain: bool = True) -> Result:
-        """Full :class:`Result` (tables, shadow prices) of the last solve."""
+        """Full :class:`Result` (tables, shadow prices) of the last solve, independently checked
+        against the instance as the session's parameters have changed it, in the instance's
+        money unit."""
+        from allocator.numerics import result_to_unit
+
         if self.last is None:
             self.solve()
-        return result_from(self.model, self.last, explain=explain)
+        res = result_from(self.model, self.last, explain=explain,
+                          instance_hash=self.built.instance_hash)
+        if self.built.user_specs:
+            res.provenance["user_constraints"] = self.built.user_specs
+        elastic = set(self.slack_family)
+        check_solution(self.model, res, instance=self.current_instance(),
+                       extra_families=self.built.user_families, accept=elastic)
+        result_to_unit(res, self.unit)
+        return res

@@ -4,7 +4,9 @@
 tables written by ``allocator solve --out`` (in the instance's money unit), loads the
 instance (the given path, or the one recorded in the summary), and
 
-1. compares the instance's SHA-256 with the one the results were produced from;
+1. compares the instance's SHA-256 with the one the results were produced from (a run with
+   user constraints, ``summary.json`` ``user_constraints``, records the hash of the instance
+   and its constraints, so it never verifies against the bare instance);
 2. converts the tables back to £m and runs :func:`allocator.checker.check_plan` with a
    rounding allowance for the 6-decimal CSV files (5e-7 of the unit per value);
 3. recomputes the objective from the allocations and compares it with the summary.
@@ -77,6 +79,12 @@ def verify_results(results_dir: str | Path, instance: str | Path | None = None) 
     rep = VerifyReport(str(folder), str(path), status,
                        hash_ok=summary.get("instance_sha256") == instance_sha256(inst),
                        unit_ok=summary.get("money_unit", "gbp_m") == unit, check=None)
+    user = summary.get("user_constraints") or []
+    if user:
+        names = ", ".join(str(u.get("name")) for u in user if isinstance(u, dict))
+        rep.problems.append(f"the run added {len(user)} user constraint(s) through the API "
+                            f"({names}): its plan answers a different question than the instance "
+                            "alone, so it is not verified against it")
     if not rep.hash_ok:
         rep.problems.append(f"instance hash differs: results were produced from "
                             f"{str(summary.get('instance_sha256'))[:16]}…, {path} is "

@@ -28,8 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-#: appraisal test groups a policy row family can belong to (allocator/appraise.py)
-TEST_GROUPS = ("affordability", "pie_protection", "deliverability", "targets")
+#: appraisal test groups a policy row family can belong to (allocator/appraise.py); "user"
+#: is for user constraints added through allocator.build (test ``user_constraints``)
+TEST_GROUPS = ("affordability", "pie_protection", "deliverability", "targets", "user")
 SENSES = ("<=", ">=", "==", "range")
 
 

@@ -103,6 +103,45 @@ class LinearProgram:
         self._A = None
         return block
 
+    def replace_rows(self, family: str, A: sp.spmatrix, lo=None, hi=None) -> RowBlock:
+        """Replace the matrix (and optionally the bounds) of row family ``family`` in place,
+        same number of rows (a re-solve whose coefficients follow parameters)."""
+        i = next(k for k, b in enumerate(self.row_blocks) if b.family == family)
+        block = self.row_blocks[i]
+        A = sp.csr_matrix(A)
+        if A.shape[0] != block.size:
+            raise ValueError(f"{family}: {A.shape[0]} rows given, the family has {block.size}")
+        self._A_parts[i] = A
+        if lo is not None:
+            self._lo_parts[i] = np.broadcast_to(np.asarray(lo, dtype=float), (block.size,)).copy()
+        if hi is not None:
+            self._hi_parts[i] = np.broadcast_to(np.asarray(hi, dtype=float), (block.size,)).copy()
+        self._A = None
+        return block
+
+    def rows_of(self, family: str) -> sp.csr_matrix:
+        """The matrix of row family ``family`` (its rows × n)."""
+        i = next(k for k, b in enumerate(self.row_blocks) if b.family == family)
+        A = self._A_parts[i]
+        if A.shape[1] < self.n:
+            A = sp.hstack([A, sp.csr_matrix((A.shape[0], self.n - A.shape[1]))], format="csr")
+        return sp.csr_matrix(A)
+
+    def set_coefficient(self, row: int, col: int, value: float) -> None:
+        """Change one existing entry A[row, col] (it must be a stored entry)."""
+        i = next(k for k, b in enumerate(self.row_blocks) if b.start <= row < b.start + b.size)
+        block = self.row_blocks[i]
+        part = sp.csr_matrix(self._A_parts[i])
+        part[row - block.start, col] = value
+        self._A_parts[i] = part
+        if self._A is not None:
+            lo, hi = self._A.indptr[col], self._A.indptr[col + 1]
+            hit = np.flatnonzero(self._A.indices[lo:hi] == row)
+            if len(hit):
+                self._A.data[lo + hit[0]] = value
+            else:
+                self._A = None
+
     # ------------------------------------------------------------------ finished arrays
     @property
     def col_lower(self) -> np.ndarray:

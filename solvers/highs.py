@@ -156,6 +156,51 @@ class HighsBackend:
         cols = np.asarray(cols, dtype=np.int32)
         self.h.changeColsCost(len(cols), cols, np.asarray(cost, dtype=float) * self.cost_scale)
 
+    def change_coefficients(self, rows, cols, values) -> None:
+        """Set matrix entries A[rows[k], cols[k]] = values[k] of the loaded model."""
+        for r, c, v in zip(np.asarray(rows), np.asarray(cols), np.asarray(values, dtype=float)):
+            self.h.changeCoeff(int(r), int(c), float(v))
+
+    def add_columns(self, cost, lower, upper, rows, values) -> None:
+        """Append one column per entry: column k has cost[k] (objective units), bounds
+        [lower[k], upper[k]] and the single matrix entry values[k] in row rows[k]."""
+        k = len(cost)
+        self.h.addCols(k, np.asarray(cost, dtype=float) * self.cost_scale, _clip_inf(lower),
+                       _clip_inf(upper), k, np.arange(k, dtype=np.int32),
+                       np.asarray(rows, dtype=np.int32), np.asarray(values, dtype=float))
+        self.n += k
+
+    def get_basis(self):
+        return self.h.getBasis()
+
+    def set_basis(self, basis) -> None:
+        self.h.setBasis(basis)
+
+    def clear_solution(self) -> None:
+        """Forget the solution and basis: the next solve starts cold."""
+        self.h.clearSolver()
+
+    def set_option(self, name: str, value) -> None:
+        self.h.setOptionValue(name, value)
+
+    def ranging(self) -> dict:
+        """Row-bound ranging of the last optimal solve (objective units; ±inf where unbounded):
+        ``status``, ``row_dual``, ``row_value`` and for each row the bound interval
+        ``bound_low``/``bound_high`` over which the basis stays optimal and the objective
+        (without the model constant) ``objective_at_low``/``objective_at_high`` there."""
+        status, rng = self.h.getRanging()
+        sol = self.h.getSolution()
+        inf = 1e29
+        up_v, dn_v = np.array(rng.row_bound_up.value_), np.array(rng.row_bound_dn.value_)
+        up_o, dn_o = np.array(rng.row_bound_up.objective_), np.array(rng.row_bound_dn.objective_)
+        return {"status": str(status),
+                "row_dual": np.array(sol.row_dual) / self.cost_scale,
+                "row_value": np.array(sol.row_value),
+                "bound_low": np.where(np.abs(dn_v) < inf, dn_v, -np.inf),
+                "bound_high": np.where(np.abs(up_v) < inf, up_v, np.inf),
+                "objective_at_low": np.where(np.abs(dn_o) < inf, dn_o / self.cost_scale, np.nan),
+                "objective_at_high": np.where(np.abs(up_o) < inf, up_o / self.cost_scale, np.nan)}
+
     def write(self, path: str) -> None:
         """Write the loaded model (.lp or .mps, by extension)."""
         self.h.writeModel(str(path))

@@ -72,7 +72,7 @@ class CycleSimulator:
         # fixed, that residual must still pass. Settlement rows are equalities too in years
         # without an envelope (and chain with split funding rows), so two residuals can add up:
         # 1e-5 £m (£10) is 1e-11 of the largest figures.
-        self.session.backend.h.setOptionValue("primal_feasibility_tolerance", 1e-5)
+        self.session.backend.set_option("primal_feasibility_tolerance", 1e-5)
         md, lp, e = self.session.model.data, self.session.model.lp, self.session.model.expr
         self.md, self.lp, self.e = md, lp, e
         T = self.T = md.T
@@ -188,17 +188,17 @@ class CycleSimulator:
     # ------------------------------------------------------------------ re-plan
     def _replan(self, t: int, F: dict, x: np.ndarray | None, reserve_spent: np.ndarray,
                 Freal: dict, regime: Regime) -> np.ndarray:
-        h = self.session.backend.h
+        be = self.session.backend
         if t == 0:
             # The first plan uses the central forecast on every path: solve it once per regime,
             # from a cold start, and start every path of the regime from its basis, so that a
             # path's results do not depend on which paths a worker solved before it.
             if regime not in self._plan0:
-                h.clearSolver()
+                be.clear_solution()
                 self._plan0[regime] = self._solve_plan(0, F, None, reserve_spent, Freal, regime)
-                self._basis0[regime] = h.getBasis()
-            h.clearSolver()
-            h.setBasis(self._basis0[regime])
+                self._basis0[regime] = be.get_basis()
+            be.clear_solution()
+            be.set_basis(self._basis0[regime])
             return self._plan0[regime].copy()
         return self._solve_plan(t, F, x, reserve_spent, Freal, regime)
 

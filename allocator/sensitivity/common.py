@@ -22,7 +22,7 @@ class LPView:
         self._lp = lp
         self.n, self.m, self.A = lp.n, lp.m, lp.A
         self.row_lower, self.row_upper = current_row_bounds(session)
-        self.col_lower, self.col_upper = session._lb.copy(), session._ub.copy()
+        self.col_lower, self.col_upper = session.col_bounds()
         self.cost = lp.cost
 
     def row_labels(self):
@@ -145,7 +145,7 @@ class ProximalPlan:
         tight = np.abs(out.row_dual) > self.tol
         lo, hi = lo.copy(), hi.copy()
         lo[tight] = hi[tight] = out.row_activity[tight]
-        cl, cu = s._lb.copy(), s._ub.copy()
+        cl, cu = s.col_bounds()
         fix = np.abs(out.col_dual) > self.tol * np.maximum(1.0, np.abs(s.model.lp.cost))
         cl[fix] = cu[fix] = out.x[fix]
         self.backend.set_row_bounds(np.arange(self.m0), lo, hi)

@@ -27,7 +27,7 @@ import pandas as pd
 
 from allocator.errors import AllocatorError
 from allocator.explain import InfeasibilityReport, explain_infeasibility
-from allocator.models.allocation import build_allocation_model
+from allocator.modelling import build
 from allocator.models.data import CATEGORIES
 from allocator.models.stochastic import ExtensiveForm, build_extensive_form, first_stage_columns
 from allocator.schema import Instance, parse_year_label
@@ -144,8 +144,8 @@ def stochastic_plan(instance: Instance, events, tree: EventTree | dict | None = 
     p = np.array([s.probability for s in tr.scenarios])
     insts = [instance_with_events(instance, [ev.event(e) for e in s.events]) for s in tr.scenarios]
     t0 = time.perf_counter()
-    models = [build_allocation_model(i) for i in insts]
-    base_model = build_allocation_model(instance)
+    models = [build(i).allocation for i in insts]  # the one build path
+    base_model = build(instance).allocation
     J = first_stage_columns(base_model, trig)
     ef = build_extensive_form(models, p, J, ids)
     build_s = time.perf_counter() - t0
@@ -162,7 +162,7 @@ def stochastic_plan(instance: Instance, events, tree: EventTree | dict | None = 
     base_f = base_fiscal(instance)
     mean_f = {k: sum(pi * base_fiscal(i)[k] for pi, i in zip(p, insts)) for k in base_f}
     ev_inst = _with_fiscal(instance, mean_f)
-    ev_model = build_allocation_model(ev_inst)
+    ev_model = build(ev_inst).allocation
     ev_out = _solve(ev_model.lp)
     timings = {"build": round(build_s, 6), "extensive_form_solve": round(ef_s, 6)}
     if out.x is None:

@@ -148,13 +148,13 @@ def _apply(session: ModelSession, name: str, value: float) -> None:
         own = {m.id for m in session.instance.settings.missions if m.discount_rate is not None}
         session.set_discount_rate(value, missions=[m for m in md.missions if m not in own])
     elif kind == "weight":
-        session.set_weights({target: session._weight0[md.missions.index(target)] * value})
+        session.set_weights({target: session.base_weights[md.missions.index(target)] * value})
     elif kind == "effect":
         session.scale_gains(value, programmes=sorted(_owned(session.instance, target)))
     elif kind == "headroom_gbp_m":
         session.set_headroom(value)
     elif kind == "envelope_multiplier":
-        f0 = session._fiscal0
+        f0 = session.base_fiscal
         session.set_fiscal(rdel_envelope_gbp_m=f0["rdel_envelope_gbp_m"] * value,
                            cdel_envelope_gbp_m=f0["cdel_envelope_gbp_m"] * value)
     else:  # pragma: no cover
@@ -344,23 +344,13 @@ def ranging_table(session: ModelSession) -> pd.DataFrame:
     row's bound over which the price (and the optimal basis) holds, and the objective there."""
     from allocator.sensitivity.common import current_row_bounds
 
-    h = session.backend.h
     session.reset()
     session.solve()
-    status, rng = h.getRanging()
+    rg = session.backend.ranging()
     lp = session.model.lp
     labels = lp.row_labels()
-    sol = h.getSolution()
-    # HiGHS holds the objective normalised by the back-end's cost_scale: undo it
-    scale = session.backend.cost_scale
-    dual = np.array(sol.row_dual) / scale
-    act = np.array(sol.row_value)
+    dual, act = rg["row_dual"], rg["row_value"]
     lo, hi = current_row_bounds(session)
-    inf = 1e29
-    up_v, dn_v = np.array(rng.row_bound_up.value_), np.array(rng.row_bound_dn.value_)
-    up_o, dn_o = np.array(rng.row_bound_up.objective_), np.array(rng.row_bound_dn.objective_)
-    up_o = np.where(np.abs(up_o) < inf, up_o / scale, np.inf)
-    dn_o = np.where(np.abs(dn_o) < inf, dn_o / scale, np.inf)
     rows = []
     for i in range(lp.m):
         if labels["structural"].iat[i] or abs(dual[i]) < 1e-9:
@@ -369,14 +359,13 @@ def ranging_table(session: ModelSession) -> pd.DataFrame:
         rows.append(dict(constraint=labels["family"].iat[i], year=labels["year"].iat[i],
                          subject=labels["subject"].iat[i], category=labels["category"].iat[i],
                          shadow_price=abs(dual[i]), bound=bound,
-                         bound_low=dn_v[i] if abs(dn_v[i]) < inf else -np.inf,
-                         bound_high=up_v[i] if abs(up_v[i]) < inf else np.inf,
-                         objective_at_low=dn_o[i] + lp.constant if abs(dn_o[i]) < inf else np.nan,
-                         objective_at_high=up_o[i] + lp.constant if abs(up_o[i]) < inf else np.nan))
+                         bound_low=rg["bound_low"][i], bound_high=rg["bound_high"][i],
+                         objective_at_low=rg["objective_at_low"][i] + lp.constant,
+                         objective_at_high=rg["objective_at_high"][i] + lp.constant))
     df = pd.DataFrame(rows, columns=["constraint", "year", "subject", "category", "shadow_price",
                                      "bound", "bound_low", "bound_high", "objective_at_low",
                                      "objective_at_high"])
-    df.attrs["ranging_status"] = str(status)
+    df.attrs["ranging_status"] = rg["status"]
     return df.sort_values("shadow_price", ascending=False, kind="stable").reset_index(drop=True)
 
 
