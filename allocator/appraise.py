@@ -341,6 +341,33 @@ def plan_vector(model: AllocationModel, spend: dict) -> np.ndarray:
         k = [pid for pid, _, _ in md.periods].index(r.period)
         _, a, b = md.periods[k]
         x[sb.start + j] = max(dspend[d, c, t] * pi[a] / pi[t] for t in range(a, b + 1))
+    # settled totals fixed where imposed; Barnett-determined limits from their rows
+    if model.instance.settings.constraints.settled_totals and lp.family("settled_total") is not None:
+        from allocator.models.constraints.settlements import settled_values
+
+        slot = {(r.department, r.category, r.period): j
+                for j, r in enumerate(sb.index.itertuples(index=False))}
+        for d, c, t, v in settled_values(model):
+            k = md.period_of_year[t]
+            pid, a, _ = md.periods[k]
+            x[sb.start + slot[(md.departments[d], CATEGORIES[c], pid)]] = v * pi[a] / pi[t]
+    blk = lp.family("barnett")
+    if blk is not None:
+        # L[n,c,t] = rhs + Σ β CE: the row's activity without the devolved limits gives them
+        A = lp.A
+        rows = np.arange(blk.start, blk.start + blk.size)
+        labels = blk.labels
+        own = {(r.department, r.category, r.period): j
+               for j, r in enumerate(sb.index.itertuples(index=False))}
+        for i, lab in enumerate(labels.itertuples(index=False)):
+            t = md.years.index(lab.year)
+            pid, a, _ = md.periods[md.period_of_year[t]]
+            j = sb.start + own[(lab.subject, lab.category, pid)]
+            coef = A[rows[i], j]
+            keep, x[j] = x[j], 0.0
+            need = (lp.row_lower[rows[i]] - (A[rows[i]] @ x)[0]) / coef
+            # annual profile: one year per column; flat_real: the period's largest need
+            x[j] = need if md.periods[md.period_of_year[t]][1] == t else max(keep, need)
     # all-or-nothing business cases: z_p = 1 when year-1 real spend is nearer the cap than the
     # baseline (a plan funding it in part then breaks its business_case rows)
     zb = lp.var_blocks.get("business_case")
@@ -402,7 +429,10 @@ def favourable_settlements(model: AllocationModel, x: np.ndarray,
 
 
 def psnfl_from_definition(model: AllocationModel, x: np.ndarray) -> None:
-    """Set the PSNFL columns of ``x`` from their definition rows, in place."""
+    """Set the PSNFL columns of ``x`` from their definition rows, in place: the rows
+    N_t − (1+ι) N_{t−1} + other_t = rhs_t solved by forward substitution."""
+    from scipy.sparse.linalg import spsolve_triangular
+
     lp, T = model.lp, model.data.T
     nb = lp.var_blocks["psnfl"]
     x[nb.start:nb.start + T] = 0.0
@@ -411,7 +441,8 @@ def psnfl_from_definition(model: AllocationModel, x: np.ndarray) -> None:
     rows = slice(blk.start, blk.start + blk.size)
     other = A[rows] @ x
     rhs = lp.row_lower[rows]
-    x[nb.start:nb.start + T] = np.cumsum(rhs - other)
+    M = A[rows][:, nb.start:nb.start + T].tocsr()
+    x[nb.start:nb.start + T] = spsolve_triangular(M, rhs - other, lower=True)
 
 
 def constraint_table(model: AllocationModel, x: np.ndarray,

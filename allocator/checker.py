@@ -158,7 +158,9 @@ class PlanFacts:
     from its definition and ``N_scale``; ``F`` fiscal columns (T,); ``pi`` deflators;
     ``nrows[(p, t)]`` allocation rows per programme-year; ``n_alloc`` rows in allocations;
     ``gains`` mission metric gains recomputed for the objective; ``pressure[p]`` Λ (T,) and
-    ``avoided[p]`` v (T,): effective activity is (q + v) / Λ."""
+    ``avoided[p]`` v (T,): effective activity is (q + v) / Λ; ``mf_owner[(d, c, t)]`` Mission
+    Fund cash by the programme's first owner; ``extra_di`` the debt-interest feedback ΔDI_t
+    (inside ``N``); ``extra_receipts`` the receipts feedback ΔR_t."""
 
     inst: Instance
     years: list
@@ -184,6 +186,9 @@ class PlanFacts:
     n_alloc: int
     tables: dict
     gains: np.ndarray  # gain[m, t] (metric units), t = 0..T−1+K, from the concave responses
+    mf_owner: dict  # Mission Fund cash by (first owner, category, t)
+    extra_di: np.ndarray  # (T,) extra debt interest ΔDI_t = ι (N_{t−1} − N^f_{t−1})
+    extra_receipts: np.ndarray  # (T,) receipts feedback ΔR_t = ρ Y_t / 100 · gain[g,t]
     pressure: dict = None  # Λ[p] (T,) pressure index
     avoided: dict = None  # v[p] (T,) demand avoided by invest to save inside DEL (0 off targets)
 
@@ -220,7 +225,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     F = {k: np.array([getattr(fy[y], k) if getattr(fy[y], k) is not None else np.nan for y in years],
                      dtype=float)
          for k in ("gdp_gbp_m", "receipts_gbp_m", "ame_current_gbp_m", "welfare_capped_gbp_m",
-                   "welfare_cap_gbp_m", "ame_capital_gbp_m", "depreciation_gbp_m",
+                   "welfare_cap_gbp_m", "ame_capital_gbp_m", "depreciation_gbp_m", "debt_interest_gbp_m",
                    "other_psnfl_flows_gbp_m", "rdel_envelope_gbp_m", "cdel_envelope_gbp_m")}
     for name, cols in REQUIRED.items():
         df = tables.get(name)
@@ -243,6 +248,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     dept_spend = defaultdict(float)  # (d, category, t)
     dept_pie = defaultdict(float)  # (d, t)
     mf = np.zeros((2, T))
+    mf_owner = defaultdict(float)  # Mission Fund cash by (first owner, category, t): Barnett
     for r in alloc.itertuples(index=False):
         year, prog, fund, dep = str(r.year), str(r.programme), str(r.funding), str(r.department)
         spend, real = float(r.spend_gbp_m), float(r.real_spend_gbp_m)
@@ -273,6 +279,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                        f"Mission Fund spend {spend:.6f} on a programme it may not fund "
                        "(single owner, not flagged eligible)")
             mf[cat, t] += spend
+            mf_owner[(p.owners[0], cat, t)] += spend
         else:
             c.fail("table", year, prog, f"unknown funding source '{fund}'")
     for prog in progs:
@@ -334,23 +341,6 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                     term = p.ame_saving_per_gbp_m * pi[t] * w * (q[pid][tau] - p.baseline_gbp_m)
                     sav[t] += term
                     sav_scale[t] += abs(term) + p.ame_saving_per_gbp_m * pi[t] * w * abs(q[pid][tau])
-    # N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t) + A^K_t − R_t + O_t
-    fr = s.fiscal_rules
-    N = np.zeros(T)
-    N_scale = np.zeros(T)
-    prev, prev_scale = fr.psnfl_initial_gbp_m, abs(fr.psnfl_initial_gbp_m)
-    for t in range(T):
-        flows = (del_tot[0, t] + del_tot[1, t] + F["ame_current_gbp_m"][t] - sav[t]
-                 + F["ame_capital_gbp_m"][t] - F["receipts_gbp_m"][t] + F["other_psnfl_flows_gbp_m"][t])
-        N[t] = prev + flows
-        N_scale[t] = prev_scale + abs(del_tot[:, t]).sum() + F["ame_current_gbp_m"][t] + sav_scale[t] \
-            + F["ame_capital_gbp_m"][t] + F["receipts_gbp_m"][t] + abs(F["other_psnfl_flows_gbp_m"][t])
-        prev, prev_scale = N[t], N_scale[t]
-        fr_row = fiscal_rows.get(years[t])
-        if fr_row is not None and hasattr(fr_row, "psnfl_gbp_m"):
-            c.eq("fiscal_table", years[t], "psnfl_gbp_m", float(fr_row.psnfl_gbp_m), N[t], N_scale[t],
-                 100 * (t + 1))
-
     # ---------------------------------------------------------------- pressures, avoided demand
     growth = {pid: np.zeros(T) for pid in progs}
     for r in inst.pressures:
@@ -366,7 +356,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                     avoided[r.target][tau + k] += r.saving_per_gbp_m * w * (q[r.programme][tau] - b)
     activity = {pid: (q[pid] + avoided[pid]) / press[pid] for pid in progs}
 
-    # ---------------------------------------------------------------- objective
+    # mission gains first (the objective's recomputation): the receipts feedback reads them
     net_cost = 0.0
     if s.objective.kind == "net_value":  # V − λ·C (formulation §4c), C recomputed here
         dsc = s.discounting
@@ -377,11 +367,48 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     _objective(c, inst, activity, T, lag, objective, objective_in_horizon, objective_terminal,
                max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()),
                net_cost=net_cost)
+    # ΔR_t = ρ Y_t / 100 · gain[g,t]: receipts from the growth mission's GDP gain (0 when off)
+    extra_receipts = np.zeros(T)
+    fr = s.fiscal_rules
+    if fr.receipts_feedback_rate > 0 and fr.receipts_feedback_mission is not None:
+        g = [m.id for m in s.missions].index(fr.receipts_feedback_mission)
+        extra_receipts = fr.receipts_feedback_rate * F["gdp_gbp_m"] / 100.0 * c.gains[g, :T]
+    # N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t + ΔDI_t) + A^K_t − (R_t + ΔR_t) + O_t, with the
+    # debt-interest feedback ΔDI_t = ι (N_{t−1} − N^f_{t−1}) (ΔDI_0 = 0; ι = 0 when it is off)
+    fr = s.fiscal_rules
+    iota = fr.debt_interest_rate if on.debt_interest_feedback else 0.0
+    N = np.zeros(T)
+    N_scale = np.zeros(T)
+    extra_di = np.zeros(T)
+    prev, prev_scale = fr.psnfl_initial_gbp_m, abs(fr.psnfl_initial_gbp_m)
+    prev_forecast = fr.psnfl_initial_gbp_m
+    for t in range(T):
+        if iota:
+            extra_di[t] = iota * (prev - prev_forecast)
+            prev_forecast = fy[years[t]].psnfl_forecast_gbp_m
+        flows = (del_tot[0, t] + del_tot[1, t] + F["ame_current_gbp_m"][t] - sav[t] + extra_di[t]
+                 + F["ame_capital_gbp_m"][t] - F["receipts_gbp_m"][t] - extra_receipts[t]
+                 + F["other_psnfl_flows_gbp_m"][t])
+        N[t] = prev + flows
+        N_scale[t] = (1.0 + iota) * prev_scale + abs(del_tot[:, t]).sum() + F["ame_current_gbp_m"][t] \
+            + sav_scale[t] + iota * abs(prev_forecast) + F["ame_capital_gbp_m"][t] \
+            + F["receipts_gbp_m"][t] + abs(F["other_psnfl_flows_gbp_m"][t])
+        prev, prev_scale = N[t], N_scale[t]
+        fr_row = fiscal_rows.get(years[t])
+        if fr_row is not None and hasattr(fr_row, "psnfl_gbp_m"):
+            c.eq("fiscal_table", years[t], "psnfl_gbp_m", float(fr_row.psnfl_gbp_m), N[t], N_scale[t],
+                 100 * (t + 1))
+        if fr_row is not None and hasattr(fr_row, "debt_interest_gbp_m"):
+            c.eq("fiscal_table", years[t], "debt_interest_gbp_m", float(fr_row.debt_interest_gbp_m),
+                 fy[years[t]].debt_interest_gbp_m + extra_di[t], N_scale[t], 100 * (t + 1))
+
     plan = PlanFacts(inst=inst, years=years, T=T, pos=pos, pi=pi, F=F, progs=progs,
                      dept_ids=dept_ids, q=q, nrows=nrows, dept_spend=dept_spend, dept_pie=dept_pie,
                      mf=mf, lim=lim, del_tot=del_tot, cash_total=cash_total, pie_total=pie_total,
                      sav=sav, sav_scale=sav_scale, N=N, N_scale=N_scale, n_alloc=len(alloc),
-                     tables=tables, gains=c.gains, pressure=press, avoided=avoided)
+                     tables=tables, gains=c.gains, mf_owner=mf_owner, extra_di=extra_di,
+                     extra_receipts=extra_receipts,
+                     pressure=press, avoided=avoided)
     # ---------------------------------------------------------------- every declared family
     for family in registry():
         if family.check is not None:

@@ -18,8 +18,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InstanceError, Problem
-from allocator.schema import (Department, FiscalYear, Instance, InstanceSettings, InvestToSave,
-                              LagWeight, Pressure, Programme, Segment)
+from allocator.schema import (BarnettFactor, CommittedPath, Department, FiscalYear, Instance,
+                              InstanceSettings, InvestToSave, LagWeight, Pressure, Programme,
+                              Segment, SettledLimit)
 
 #: table name -> (file name, row model, required? )
 TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
@@ -30,6 +31,9 @@ TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
     "fiscal": ("fiscal.csv", FiscalYear, True),
     "pressures": ("pressures.csv", Pressure, False),
     "invest_to_save": ("invest_to_save.csv", InvestToSave, False),
+    "barnett": ("barnett.csv", BarnettFactor, False),
+    "settled": ("settled.csv", SettledLimit, False),
+    "committed": ("committed.csv", CommittedPath, False),
 }
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # bounds that keep a hostile or mistaken file from exhausting memory (clear errors instead)

@@ -29,6 +29,10 @@ FISCAL_FAMILIES = {
     "investment_rule": ("the investment rule (PSNFL falling as a share of GDP)", "room under the PSNFL path"),
     "welfare_cap": ("the welfare cap", "room under the welfare cap"),
     "del_envelope": ("the DEL envelope", "envelope"),
+    "settled_total": ("a settled SR2025 departmental total", "settled total (reopening it)"),
+    "committed_path": ("a committed departmental path (defence)", "room below the committed path"),
+    "barnett": ("the Barnett formula (devolved block grants follow English spending)",
+                "exemption from Barnett consequentials"),
 }
 PLOT_CAPTIONS = {
     "allocation_by_department": "Cash spend by funding department, stacked; the Mission Fund is shown separately.",

@@ -129,6 +129,14 @@ class Constraints(Strict):
     investment_rule: bool = True
     demand_floors: bool = True
     metric_floors: bool = True
+    debt_interest_feedback: bool = Field(True, description="Debt interest responds to the plan's "
+                                         "PSNFL (needs fiscal_rules.debt_interest_rate > 0).")
+    barnett: bool = Field(True, description="Devolved block grants follow comparable English DEL "
+                          "(rows of barnett.csv).")
+    settled_totals: bool = Field(True, description="Settled departmental totals (settled.csv) are "
+                                 "fixed; false reopens them.")
+    committed_paths: bool = Field(True, description="Committed departmental DEL paths (committed.csv) "
+                                  "are floors.")
 
 
 class PieRules(Strict):
@@ -220,7 +228,17 @@ class FiscalRules(Strict):
     stability_rule: StabilityRule = Field(default_factory=StabilityRule)
     investment_rule: InvestmentRule = Field(default_factory=InvestmentRule)
     welfare_cap_years: list[str] | None = Field(
-        None, description="Years in which the welfare cap is enforced (default: all).")
+        None, description="Years in which the welfare cap is enforced (default: every year with "
+        "a welfare_cap_gbp_m figure).")
+    welfare_cap_margin: float = Field(0.0, ge=0.0, le=1.0, description="The cap's margin: welfare "
+                                      "spending inside the cap must be <= cap x (1 + margin).")
+    debt_interest_rate: float = Field(0.0, ge=0.0, le=0.5, description="Effective interest rate on "
+                                      "PSNFL above the forecast path (debt-interest feedback).")
+    receipts_feedback_mission: str | None = Field(
+        None, description="Mission whose metric is real GDP as an index of the baseline (1 point "
+        "= 1% of GDP); its gain raises receipts by receipts_feedback_rate x GDP x gain / 100.")
+    receipts_feedback_rate: float = Field(0.0, ge=0.0, le=1.0, description="Share of each extra £ "
+                                          "of GDP that returns as receipts (0 = no feedback).")
 
 
 class SolverOptions(Strict):
@@ -410,8 +428,12 @@ class FiscalYear(Strict):
     receipts_gbp_m: float = Field(ge=0)
     ame_current_gbp_m: float = Field(ge=0, description="All current AME, incl. welfare and debt interest.")
     welfare_capped_gbp_m: float = Field(ge=0, description="Part of AME inside the welfare cap (memo).")
-    welfare_cap_gbp_m: float = Field(ge=0)
-    debt_interest_gbp_m: float = Field(0.0, ge=0, description="Part of AME that is debt interest (memo).")
+    welfare_cap_gbp_m: float | None = Field(None, ge=0, description="Welfare cap (empty: no cap "
+                                            "this year).")
+    debt_interest_gbp_m: float = Field(0.0, ge=0, description="Part of AME that is debt interest "
+                                       "on the forecast PSNFL path.")
+    psnfl_forecast_gbp_m: float | None = Field(None, description="PSNFL at the end of the year on "
+                                               "the forecast path the debt interest assumes.")
     ame_capital_gbp_m: float = Field(0.0, ge=0)
     depreciation_gbp_m: float = Field(0.0, ge=0)
     other_psnfl_flows_gbp_m: float = Field(0.0, description="Other changes in PSNFL (cash).")
@@ -419,6 +441,31 @@ class FiscalYear(Strict):
     rdel_envelope_gbp_m: float | None = Field(None, ge=0)
     cdel_envelope_gbp_m: float | None = Field(None, ge=0)
 
+
+
+class BarnettFactor(Strict):
+    devolved: str = Field(min_length=1, description="Devolved department id (e.g. SCOT).")
+    department: str = Field(min_length=1, description="UK department whose comparable DEL drives it.")
+    comparability_factor: float = Field(ge=0.0, le=1.0, description="Share of the department's "
+                                        "spending that is devolved (SoFP Annex B).")
+    population_proportion: float = Field(ge=0.0, le=1.0, description="Devolved nation's population "
+                                         "relative to England (or England and Wales, or GB).")
+
+
+class SettledLimit(Strict):
+    department: str = Field(min_length=1)
+    year: FiscalYearLabel
+    category: Literal["resource", "capital"]
+    limit_gbp_m: float = Field(ge=0, description="Settled DEL limit (cash).")
+    fixed: bool = Field(True, description="true: the limit is imposed (switch settled_totals); "
+                        "false: it is only the reference path Barnett changes are measured from.")
+
+
+class CommittedPath(Strict):
+    department: str = Field(min_length=1)
+    year: FiscalYearLabel
+    min_del_gbp_m: float = Field(ge=0, description="Total DEL (resource + capital) at least this (cash).")
+    basis: str = Field("", description="The commitment this figure follows.")
 
 
 class Instance(Strict):
@@ -442,6 +489,9 @@ class Instance(Strict):
     fiscal: list[FiscalYear] = Field(min_length=1)
     pressures: list[Pressure] = Field(default_factory=list)
     invest_to_save: list[InvestToSave] = Field(default_factory=list)
+    barnett: list[BarnettFactor] = Field(default_factory=list)
+    settled: list[SettledLimit] = Field(default_factory=list)
+    committed: list[CommittedPath] = Field(default_factory=list)
 
     @property
     def years(self) -> list[str]:

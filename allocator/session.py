@@ -168,7 +168,10 @@ class ModelSession:
                 continue
             for k, v in md.fiscal.items():
                 if hasattr(f, k) and not (getattr(f, k) is None and np.isnan(v[t])):
-                    setattr(f, k, float(v[t]) if np.isfinite(v[t]) else None)
+                    # a lifted envelope stays a (slack) figure: an empty one would mean "no
+                    # envelope this year", whose settlement rows are equalities
+                    lifted = np.isposinf(v[t]) and k.endswith("_envelope_gbp_m") and getattr(f, k) is not None
+                    setattr(f, k, float(v[t]) if (np.isfinite(v[t]) or lifted) else None)
         for m, mission in enumerate(inst.settings.missions):
             mission.weight = float(md.weight[m])
             if mission.id in self._rates:

@@ -77,12 +77,20 @@ def departments(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
     lim = (e.limit @ x).reshape(D, 2, T)
     spend = (e.dept_spend @ x).reshape(D, 2, T)
     pie = (e.dept_pie @ x).reshape(D, T)
+    from allocator.models.constraints.barnett import reference_path
+    from allocator.models.constraints.settlements import barnett_departments
+
+    ref = reference_path(model)  # (D, 2, T): the settled (or baseline) path changes are measured from
+    devolved = barnett_departments(model)
     rows = []
     for t in range(T):
         for d in range(D):
             rows.append(dict(
                 year=md.years[t], department=md.departments[d],
                 rdel_gbp_m=lim[d, 0, t], cdel_gbp_m=lim[d, 1, t],
+                reference_gbp_m=ref[d, :, t].sum(),
+                barnett_consequential_gbp_m=(lim[d, :, t].sum() - ref[d, :, t].sum()
+                                             if md.departments[d] in devolved else 0.0),
                 rdel_spend_gbp_m=spend[d, 0, t], cdel_spend_gbp_m=spend[d, 1, t],
                 pie_gbp_m=pie[d, t], pie_floor_gbp_m=md.dept_pie_floor[d] * md.deflator[t],
                 baseline_gbp_m=md.dept_baseline[d].sum() * md.deflator[t],
@@ -159,15 +167,27 @@ def fiscal(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
     N_prev = np.concatenate([[fr.psnfl_initial_gbp_m], N[:-1]])
     Y = F["gdp_gbp_m"]
     Y_prev = np.concatenate([[fr.gdp_initial_gbp_m], Y[:-1]])
-    ame_current = F["ame_current_gbp_m"] - saving
-    cb = F["receipts_gbp_m"] - dels[0] - ame_current - F["depreciation_gbp_m"]
+    from allocator.models.constraints.fiscal_rules import debt_interest_rate, psnfl_forecast_previous
+    from allocator.models.constraints.welfare_cap import cap_with_margin
+
+    # plan's extra debt interest ΔDI_t = ι (N_{t−1} − N^f_{t−1}) (0 when the feedback is off)
+    extra_interest = debt_interest_rate(model) * (N_prev - psnfl_forecast_previous(model))
+    if debt_interest_rate(model) == 0.0:
+        extra_interest = np.zeros(T)
+    ame_current = F["ame_current_gbp_m"] - saving + extra_interest
+    from allocator.models.constraints.fiscal_rules import receipts_feedback
+
+    fb = receipts_feedback(model)  # ΔR_t from the growth mission's GDP gain (0 when off)
+    extra_receipts = fb[0] @ x - fb[1] if fb is not None else np.zeros(T)
+    cb = F["receipts_gbp_m"] + extra_receipts - dels[0] - ame_current - F["depreciation_gbp_m"]
     margin = cb - fr.stability_rule.required_margin_gbp_m
     welfare = F["welfare_capped_gbp_m"] - saving
     env_r, env_c = F["rdel_envelope_gbp_m"], F["cdel_envelope_gbp_m"]
     cash = (e.cash @ x).reshape(md.P, T)
     pie_share = cash[md.prog_pie].sum(axis=0) / np.maximum(cash.sum(axis=0), 1e-12)
     return pd.DataFrame(dict(
-        year=md.years, gdp_gbp_m=Y, receipts_gbp_m=F["receipts_gbp_m"],
+        year=md.years, gdp_gbp_m=Y, receipts_gbp_m=F["receipts_gbp_m"] + extra_receipts,
+        receipts_feedback_gbp_m=extra_receipts,
         rdel_gbp_m=dels[0], cdel_gbp_m=dels[1],
         rdel_envelope_gbp_m=env_r, cdel_envelope_gbp_m=env_c,
         ame_gbp_m=ame_current + F["ame_capital_gbp_m"], ame_current_gbp_m=ame_current,
@@ -177,7 +197,10 @@ def fiscal(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
         psnfl_gbp_m=N, psnfl_pct_gdp=100.0 * N / Y,
         investment_margin_gbp_m=(Y / Y_prev) * N_prev - N,
         investment_target=[y in fr.investment_rule.target_years for y in md.years],
+        debt_interest_gbp_m=F["debt_interest_gbp_m"] + extra_interest,
+        debt_interest_feedback_gbp_m=extra_interest,
         welfare_capped_gbp_m=welfare, welfare_cap_gbp_m=F["welfare_cap_gbp_m"],
+        welfare_cap_with_margin_gbp_m=cap_with_margin(model),
         headroom_gbp_m=margin - fr.headroom_gbp_m,
         pie_share=pie_share,
         pie_share_floor=s.pie.share_path(T) if s.constraints.pie_share else [0.0] * T,

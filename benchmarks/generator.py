@@ -121,12 +121,19 @@ def generate(departments: int, per_department: int, seed: int = 0,
     uk_r = sum(d.rdel_baseline_gbp_m for d in tpl.departments)
     uk_c = sum(d.cdel_baseline_gbp_m for d in tpl.departments)
     ratio_r, ratio_c = base_by[:, 0].sum() / uk_r, base_by[:, 1].sum() / uk_c
+    # (a year without a template envelope gets the previous envelope held flat in real terms,
+    # so generated instances keep an envelope every year)
     fiscal = []
+    prev = None
     for f in tpl.fiscal:
         row = f.model_dump()
-        row["rdel_envelope_gbp_m"] = round(row["rdel_envelope_gbp_m"] * ratio_r, 3)
-        row["cdel_envelope_gbp_m"] = round(row["cdel_envelope_gbp_m"] * ratio_c, 3)
+        for col, ratio in (("rdel_envelope_gbp_m", ratio_r), ("cdel_envelope_gbp_m", ratio_c)):
+            if row[col] is None:
+                row[col] = round(prev[col] * row["deflator"] / prev["deflator"], 3)
+            else:
+                row[col] = round(row[col] * ratio, 3)
         fiscal.append(FiscalYear(**row))
+        prev = row
     settings = tpl.settings.model_copy(deep=True)
     settings.comprehensive_metrics = []  # they name the template's programmes
     settings.name = f"generated_{D}x{per_department}_s{seed}"

@@ -105,6 +105,7 @@ def test_settlement_overspend_and_welfare_and_rules(uk):
         row["welfare_cap_gbp_m"] = row["welfare_capped_gbp_m"] - 10_000
     data["settings"]["fiscal_rules"]["stability_rule"]["required_margin_gbp_m"] = 1e6
     data["settings"]["fiscal_rules"]["headroom_gbp_m"] = 1e6
+    data["settings"]["fiscal_rules"]["welfare_cap_margin"] = 0.0
     from allocator.schema import Instance
 
     rep = check_plan(Instance.model_validate(data), res.tables)

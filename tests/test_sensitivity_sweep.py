@@ -51,8 +51,9 @@ def _edits(uk):
 
     def envelope(d):
         for r in d["fiscal"]:
-            r["rdel_envelope_gbp_m"] *= 1.01
-            r["cdel_envelope_gbp_m"] *= 1.01
+            for col in ("rdel_envelope_gbp_m", "cdel_envelope_gbp_m"):
+                if r[col] is not None:  # no envelope after SR2025's years: the rules govern
+                    r[col] *= 1.01
 
     return {"discount_rate": rate, "weight:health": weight, "effect:DfE": effect,
             "lag_shift_years": lag, "headroom_gbp_m": headroom, "envelope_multiplier": envelope}

@@ -59,7 +59,7 @@ def test_changed_instance_fails_the_hash(solved, tmp_path):
     inst_dir, out = solved
     other = tmp_path / "uk2"
     shutil.copytree(inst_dir, other)
-    (other / "fiscal.csv").write_text((other / "fiscal.csv").read_text().replace("1262270", "1262271"))
+    (other / "fiscal.csv").write_text((other / "fiscal.csv").read_text().replace("1304000", "1304001"))
     p = run("verify", out, "--instance", other, "--json")
     rep = json.loads(p.stdout)
     assert p.returncode == 2 and rep["instance_hash_matches"] is False

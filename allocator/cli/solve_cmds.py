@@ -101,7 +101,8 @@ def print_summary(res, out: Path | None) -> None:
         mark = " *" if r.stability_target else ""
         t.add_row(r.year, _gbp(r.rdel_gbp_m), _gbp(r.cdel_gbp_m), _gbp(r.current_balance_gbp_m),
                   _gbp(r.headroom_gbp_m) + mark, f"{r.psnfl_pct_gdp:.1f}",
-                  _gbp(r.welfare_cap_gbp_m - r.welfare_capped_gbp_m))
+                  "" if r.welfare_cap_with_margin_gbp_m != r.welfare_cap_with_margin_gbp_m  # no cap
+                  else _gbp(r.welfare_cap_with_margin_gbp_m - r.welfare_capped_gbp_m))
     console.print(t)
     console.print("  * a stability-rule target year; headroom = margin over the rule after the "
                   "required buffer")
