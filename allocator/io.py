@@ -55,10 +55,10 @@ class _BoundedSafeLoader(yaml.SafeLoader):
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
-            self._refuse("YAML aliases (*name) are not allowed in instance files; write the "
+            self._refuse("YAML aliases (*name) are not allowed in input files; write the "
                          "value out in full")
         if getattr(self.peek_event(), "anchor", None):
-            self._refuse("YAML anchors (&name) are not allowed in instance files; write the "
+            self._refuse("YAML anchors (&name) are not allowed in input files; write the "
                          "value out in full")
         self._depth += 1
         self._nodes += 1

@@ -34,7 +34,8 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except AllocatorError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, markup=True)
+        # soft_wrap: a long path or value is never broken across lines
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         err_console.print("interrupted", style="yellow")
@@ -46,7 +47,7 @@ def main() -> None:
     except OSError as e:  # a file we read or write: one message, never a traceback
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
         err_console.print(f"[bold red]error:[/] {where}{e.strerror or e}", highlight=False,
-                          markup=True)
+                          markup=True, soft_wrap=True)
         sys.exit(EXIT_INPUT)
     except Exception as e:  # click usage errors (typer >= 0.20 vendors click as typer._click,
         # and the standalone click, when installed, is a different module: check both)
