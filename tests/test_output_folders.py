@@ -88,13 +88,14 @@ def test_rerun_replaces_the_folder_whole_infeasible_leaves_no_stale_plan(tiny_co
     assert any(f.startswith("plots/") for f in files(out))
     # the same folder, now an infeasible instance: the old plan must not survive
     fiscal = tiny_copy / "fiscal.csv"
-    fiscal.write_text(fiscal.read_text().replace(",25,0\n", ",1,0\n"))
-    (tiny_copy / "programmes.csv").write_text((tiny_copy / "programmes.csv").read_text())
+    fiscal.write_text(fiscal.read_text().replace(",25,0\n", ",1,0\n"))  # envelope below floors
     code, _, err = run_main(["solve", tiny_copy, "--out", out, "--quiet"])
     summary = json.loads((out / "summary.json").read_text())
-    if summary["objective"] is None:  # infeasible: no plan tables at all
-        assert code == 2
-        assert files(out) <= {"summary.json", "infeasibility.csv", MARKER}, files(out)
+    assert code == 2 and summary["status"] == "infeasible" and summary["objective"] is None
+    assert files(out) == {"summary.json", "infeasibility.csv", MARKER}, files(out)
+    code, _, err = run_main(["report", out, "--quiet"])  # reports the infeasible run, not a plan
+    assert code == 0 and "infeasible" in (out / "report.html").read_text()
+    (out / "report.html").unlink()
     assert "results.xlsx" not in files(out) and "report.html" not in files(out)
     assert not any(f.startswith("plots/") for f in files(out))
     assert no_leftovers(tmp_path) == []
