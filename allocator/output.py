@@ -219,8 +219,11 @@ def _swap_inside(new: Path, out: Path) -> None:
         if (out / MARKER).exists():
             os.rename(out / MARKER, old / MARKER)
         for p in list(out.iterdir()):
-            if p != new and p != old:
-                os.rename(p, old / p.name)
+            if p == new or p == old:
+                continue
+            if p.name.startswith(_OURS) and p.is_dir() and _alive(p):
+                continue  # another run's working folder (it swaps itself in later)
+            os.rename(p, old / p.name)
         for p in sorted(new.iterdir(), key=lambda q: q.name == MARKER):
             os.rename(p, out / p.name)
         shutil.rmtree(old, ignore_errors=True)
@@ -255,6 +258,37 @@ def _finish(work: Path, out: Path, command: str, marker: bool = True) -> None:
         _swap_sibling(work, out)
 
 
+def _alive(folder: Path) -> bool:
+    """True if a running allocator process holds the lock on ``folder`` (its working folder)."""
+    import fcntl
+
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # (also releases a lock taken just above)
+
+
+def _remove_stale(out: Path) -> None:
+    """Delete temporary siblings of ``out`` left by a killed run (a minute old and not locked:
+    a running one holds the lock on its folder, so it is never touched)."""
+    import time
+
+    for p in out.parent.glob(f".{out.name}.*.tmp"):
+        try:
+            old = time.time() - p.lstat().st_mtime > 60
+        except OSError:
+            continue
+        if p.is_dir() and not p.is_symlink() and old and not _alive(p):
+            shutil.rmtree(p, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- folders
 @contextlib.contextmanager
 def results_folder(out: str | Path, command: str = "allocator", *, resumable: bool = False,
@@ -283,11 +317,12 @@ def results_folder(out: str | Path, command: str = "allocator", *, resumable: bo
             work = Path(tempfile.mkdtemp(prefix=".allocator-new.", dir=out))
         else:
             out.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale(out)
             work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     except OSError as e:
         raise _fault(given, e) from None
     _open_up(work, True)
-    lock = _locked(work, blocking=False, what=str(given)) if resumable else contextlib.nullcontext()
+    lock = _locked(work, blocking=False, what=str(given))  # marks the folder as in use
     done = False
     try:
         with lock:

@@ -273,3 +273,44 @@ def test_files_and_folders_honour_the_umask(tiny_dir, tmp_path, mask):
 
 def test_output_errors_are_allocator_errors():
     assert issubclass(OutputError, AllocatorError)
+
+
+def test_concurrent_runs_into_one_folder_leave_one_whole_run(tiny_dir, tmp_path):
+    """Three solves racing for the same --out: each exits 0 and the folder holds exactly one
+    complete run (the swap is atomic and serialised), with nothing left beside it."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    procs = [subprocess.Popen([sys.executable, "-m", "allocator", "solve", str(tiny_dir), "--out",
+                               str(out), "--quiet", *(["--plots"] if i % 2 else [])],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(3)]
+    for p in procs:
+        stdout, stderr = p.communicate(timeout=300)
+        assert p.returncode == 0 and stdout == "", stderr
+    got = files(out)
+    base = {"allocations.csv", "departments.csv", "fiscal.csv", "missions.csv",
+            "shadow_prices.csv", "summary.json", MARKER}
+    plots = {f for f in got if f.startswith("plots/")}
+    assert got - plots == base and len(plots) in (0, 10)
+    assert os.listdir(tmp_path) == ["out"]
+
+
+def test_a_killed_runs_temporary_sibling_is_removed_but_a_live_one_is_not(tiny_dir, tmp_path):
+    import fcntl
+    import time
+
+    out = tmp_path / "out"
+    dead, live = tmp_path / ".out.dead.tmp", tmp_path / ".out.live.tmp"
+    for p in (dead, live):
+        p.mkdir()
+        (p / "allocations.csv").write_text("half")
+        os.utime(p, (time.time() - 3600, time.time() - 3600))
+    fd = os.open(live, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        assert run_main(["solve", tiny_dir, "--out", out, "--quiet"])[0] == 0
+        assert sorted(os.listdir(tmp_path)) == [".out.live.tmp", "out"]
+    finally:
+        os.close(fd)
