@@ -147,6 +147,11 @@ def check_cross_references(inst: "Instance") -> None:
                          "a Mission Fund minimum needs mission_fund.max_share_of_del above 0 (it is "
                          f"{mf.max_share_of_del}, which allows no fund); set a maximum share or "
                          "drop the minimum"))
+    elif mf.min_gbp_m > 0 and s.constraints.mission_fund and not any(
+            prog.mission_fund_eligible or len(set(prog.owners)) > 1 for prog in inst.programmes):
+        p.append(Problem("instance.yaml", "field 'mission_fund.min_gbp_m'", mf.min_gbp_m,
+                         "a Mission Fund minimum needs a programme it can fund (two or more owners "
+                         "in programmes.csv, or mission_fund_eligible true); there is none"))
     if s.mode == "envelope" and s.constraints.del_envelope:
         for i, fy in enumerate(inst.fiscal):
             for col in ("rdel_envelope_gbp_m", "cdel_envelope_gbp_m"):
