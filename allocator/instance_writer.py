@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from allocator.io import TABLES
-from allocator.output import atomic_dir
+from allocator.output import results_folder
 from allocator.numerics import _scale_tree, unit_factor
 from allocator.schema import Instance
 
@@ -46,7 +46,7 @@ def write_instance(inst: Instance, folder: str | Path, unit: str = "gbp_m") -> P
     folder = Path(folder)
     data = instance_data(inst, unit)
     settings = {k: v for k, v in data["settings"].items() if v is not None}
-    with atomic_dir(folder) as tmp:
+    with results_folder(folder, "instance", instance_folder=True) as tmp:
         (tmp / "instance.yaml").write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
         for key, (file, model, _req) in TABLES.items():
             cols = list(model.model_fields)

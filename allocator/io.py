@@ -61,10 +61,10 @@ class _BoundedSafeLoader(yaml.SafeLoader):
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
-            self._refuse("YAML aliases (*name) are not allowed in instance files; write the "
+            self._refuse("YAML aliases (*name) are not allowed in input files; write the "
                          "value out in full")
         if getattr(self.peek_event(), "anchor", None):
-            self._refuse("YAML anchors (&name) are not allowed in instance files; write the "
+            self._refuse("YAML anchors (&name) are not allowed in input files; write the "
                          "value out in full")
         self._depth += 1
         self._nodes += 1
@@ -101,7 +101,8 @@ def _loc(loc: tuple) -> str:
     return ".".join(str(x) for x in loc)
 
 
-def _pydantic_problems(err: ValidationError, file: str, prefix: str, raw: dict | None) -> list[Problem]:
+def _pydantic_problems(err: ValidationError, file: str, prefix: str, raw: dict | None,
+                       model: type[BaseModel] | None = None) -> list[Problem]:
     out = []
     for e in err.errors():
         field = _loc(e["loc"])
@@ -110,7 +111,9 @@ def _pydantic_problems(err: ValidationError, file: str, prefix: str, raw: dict |
             value = raw[e["loc"][0]]
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
-            msg = "unknown field"
+            from allocator.suggest import unknown_field_message
+
+            msg = unknown_field_message(model, e["loc"]) if model is not None else "unknown field"
         elif e["type"] == "missing":
             msg = "required field is missing"
             value = None
@@ -154,8 +157,10 @@ def read_table(text: str, file: str, model: type[BaseModel], problems: list[Prob
     cols = [c.strip() for c in fields]
     for c in cols:
         if c not in known:
+            from allocator.suggest import did_you_mean
+
             problems.append(Problem(file, f"column '{c}'", c,
-                                    f"unknown column; expected some of {sorted(known)}"))
+                                    f"unknown column{did_you_mean(c, known)}"))
     if len(set(cols)) != len(cols):
         problems.append(Problem(file, "header", cols, "a column name appears twice"))
     required = [n for n, f in model.model_fields.items() if f.is_required()]
@@ -203,25 +208,32 @@ def _safe_child(folder: Path, name: str) -> Path:
     return path
 
 
-def load_settings(text: str, file: str = "instance.yaml") -> InstanceSettings:
-    problems: list[Problem] = []
+def load_yaml(text: str, file: str, error=InstanceError):
+    """Parse YAML text with the bounded safe loader (no aliases or anchors, bounded size, depth
+    and node count, duplicate keys refused); a problem raises ``error([Problem])`` naming the
+    file, line and column. Every YAML input (instance.yaml, events files) is read this way."""
     if len(text) > MAX_YAML_BYTES:
-        raise InstanceError([Problem(file, "file", f"{len(text)} characters",
-                                     f"larger than {MAX_YAML_BYTES // 2**20} MiB; instance.yaml holds "
-                                     "settings only (bulk data belongs in the CSV tables)")])
+        raise error([Problem(file, "file", f"{len(text)} characters",
+                             f"larger than {MAX_YAML_BYTES // 2**20} MiB; YAML files hold "
+                             "settings only (bulk data belongs in the CSV tables)")])
     try:
-        data = yaml.load(text, Loader=_BoundedSafeLoader)  # noqa: S506 (a SafeLoader subclass)
+        return yaml.load(text, Loader=_BoundedSafeLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
-        raise InstanceError([Problem(file, where, getattr(e, "problem", str(e)), "not valid YAML")])
+        raise error([Problem(file, where, getattr(e, "problem", str(e)), "not valid YAML")]) from None
+
+
+def load_settings(text: str, file: str = "instance.yaml") -> InstanceSettings:
+    problems: list[Problem] = []
+    data = load_yaml(text, file)
     if not isinstance(data, dict):
         raise InstanceError([Problem(file, "top level", type(data).__name__,
                                      "must be a mapping of settings")])
     try:
         return InstanceSettings.model_validate(data)
     except ValidationError as err:
-        problems.extend(_pydantic_problems(err, file, "", None))
+        problems.extend(_pydantic_problems(err, file, "", None, InstanceSettings))
         raise InstanceError(problems) from None
 
 

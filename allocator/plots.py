@@ -309,15 +309,14 @@ def render(run, names=None, progress=None) -> dict[str, object]:
 
 
 def write_plots(run, out_dir: str | Path, formats=("png", "svg"), progress=None) -> list[Path]:
-    """Save every plot as ``out_dir/<name>.<fmt>``; each file written atomically."""
-    from allocator.output import atomic_dir
-
+    """Save every plot as ``out_dir/<name>.<fmt>`` (``out_dir`` is created; it lives inside a
+    results folder that is being written, which is swapped in whole afterwards)."""
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    with atomic_dir(out_dir) as tmp:
-        for name, fig in render(run, progress=progress).items():
-            for fmt in formats:
-                (tmp / f"{name}.{fmt}").write_bytes(figure_bytes(fig, fmt))
-                paths.append(out_dir / f"{name}.{fmt}")
-            plt.close(fig)
+    for name, fig in render(run, progress=progress).items():
+        for fmt in formats:
+            (out_dir / f"{name}.{fmt}").write_bytes(figure_bytes(fig, fmt))
+            paths.append(out_dir / f"{name}.{fmt}")
+        plt.close(fig)
     return paths

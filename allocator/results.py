@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from allocator.explain import InfeasibilityReport
-from allocator.output import atomic_dir, write_csv, write_json
+from allocator.output import results_folder, write_csv, write_json
 
 TABLE_FILES = ("allocations", "departments", "missions", "fiscal", "shadow_prices")
 #: written when present: comprehensive input/output metrics (empty without any); net value
@@ -113,16 +113,20 @@ class Result:
                                                          errors="ignore").to_dict(orient="records")
         return d
 
-    def write(self, out: str | Path, parquet: bool = False) -> Path:
+    def write(self, out: str | Path, extras=None, parquet: bool = False) -> Path:
         """Write summary.json, the result tables (CSV; also Parquet with ``parquet=True``, which
         needs pyarrow: ``pip install 'allocator[parquet]'``) and ``datapackage.json`` (their
-        column dictionary, docs/outputs.md) atomically into folder ``out``."""
+        column dictionary, docs/outputs.md) into folder ``out``, replacing it whole (see
+        :mod:`allocator.output`); ``extras(folder)`` adds more files to the same run before it
+        is swapped in (the workbook, the plots)."""
         from allocator.dictionary import write_datapackage
         import time
 
         t0 = time.perf_counter()
         out = Path(out)
-        with atomic_dir(out) as tmp:
+        with results_folder(out, "solve") as tmp:
+            if extras is not None:
+                extras(tmp)
             for name in (*TABLE_FILES, *OPTIONAL_TABLE_FILES):
                 if name in self.tables:
                     write_csv(self.tables[name], tmp / f"{name}.csv")

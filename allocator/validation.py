@@ -100,7 +100,8 @@ def check_cross_references(inst: "Instance") -> None:
                              f"segments of ({prog}, {mission}) must be numbered 1..n once each"))
             continue
         for (k, w, g, i), (_, _, g_prev, _) in zip(rows[1:], rows[:-1]):
-            if g > g_prev + TOL:
+            # relative tolerance: gains per £ (money_unit gbp) are 1e6 times smaller than per £m
+            if g - g_prev > TOL * max(abs(g), abs(g_prev)):
                 p.append(Problem("segments.csv", f"{_row(i)}, field 'gain_per_gbp_m'", g,
                                  f"non-concave response for ({prog}, {mission}): segment {k} gains "
                                  f"more per £m than segment {k - 1} ({g_prev})"))
@@ -206,6 +207,22 @@ def check_cross_references(inst: "Instance") -> None:
     for y in years:
         if seen_years[y] == 0:
             p.append(Problem("fiscal.csv", "field 'year'", y, "horizon year missing from the table"))
+    for i, fy in enumerate(inst.fiscal):  # real figures are in first-year prices
+        if fy.year == years[0] and abs(fy.deflator - 1.0) > 1e-9:
+            p.append(Problem("fiscal.csv", f"{_row(i)}, field 'deflator'", fy.deflator,
+                             f"the deflator of the first horizon year {years[0]} (the price base) "
+                             "must be 1"))
+    mf = s.mission_fund
+    if mf.min_gbp_m > 0 and mf.max_share_of_del <= 0:
+        p.append(Problem("instance.yaml", "field 'mission_fund.min_gbp_m'", mf.min_gbp_m,
+                         "a Mission Fund minimum needs mission_fund.max_share_of_del above 0 (it is "
+                         f"{mf.max_share_of_del}, which allows no fund); set a maximum share or "
+                         "drop the minimum"))
+    elif mf.min_gbp_m > 0 and s.constraints.mission_fund and not any(
+            prog.mission_fund_eligible or len(set(prog.owners)) > 1 for prog in inst.programmes):
+        p.append(Problem("instance.yaml", "field 'mission_fund.min_gbp_m'", mf.min_gbp_m,
+                         "a Mission Fund minimum needs a programme it can fund (two or more owners "
+                         "in programmes.csv, or mission_fund_eligible true); there is none"))
     # envelope mode: an empty envelope cell is a year with no envelope (the fiscal rules govern)
     if s.mode == "envelope" and s.constraints.del_envelope and all(
             fy.rdel_envelope_gbp_m is None and fy.cdel_envelope_gbp_m is None for fy in inst.fiscal):
@@ -300,3 +317,31 @@ def check_cross_references(inst: "Instance") -> None:
 
     if p:
         raise InstanceError(p)
+
+
+def check_run_sections(inst: "Instance", folder=None, events=None) -> list[str]:
+    """Check every section the run commands read beyond the core model: ``uncertainty``
+    (with ``certainty``, ``workforce_lag_profiles``, ``planning``) for ``cycles``,
+    ``sensitivity`` for the sweep, and the events file (``events``, or the instance
+    folder's ``events.yaml``) for ``sensitivity``. Raises the first section's error (naming
+    file, field and value); returns the names of the sections checked."""
+    from pathlib import Path
+
+    from allocator.cycles.settings import uncertainty_settings
+    from allocator.numerics import to_gbp_m
+    from allocator.sensitivity.events import load_events
+    from allocator.sensitivity.settings import sensitivity_settings
+
+    checked = ["instance"]
+    m = to_gbp_m(inst)
+    uncertainty_settings(m)
+    checked.append("uncertainty")
+    sensitivity_settings(m)
+    checked.append("sensitivity")
+    if events is None and folder is not None and Path(folder).is_dir() \
+            and (Path(folder) / "events.yaml").is_file():
+        events = Path(folder) / "events.yaml"
+    if events is not None:
+        load_events(events, m)
+        checked.append(f"events ({events})")
+    return checked

@@ -41,7 +41,14 @@ class PyomoBackend:
             new_highs()
         self.pyo = pyo
         self.name = solver
-        self.opt = pyo.SolverFactory(solver)
+        import logging
+
+        log = logging.getLogger("pyomo")
+        level, log.level = log.level, logging.CRITICAL + 1  # an unknown name logs a traceback
+        try:
+            self.opt = pyo.SolverFactory(solver)
+        finally:
+            log.setLevel(level)
         try:
             ok = self.opt is not None and self.opt.available(exception_flag=False)
         except Exception:  # noqa: BLE001

@@ -31,14 +31,16 @@ def main(argv=None) -> int:
 
     from allocator import instance_sha256, load_instance, tiny_instance_path
     from allocator.errors import AllocatorError
-    from allocator.output import atomic_dir, write_csv
+    from allocator.output import results_folder, write_csv
     from allocator.runlog import RunLog, interruptible, resume_command
     from allocator.session import ModelSession
 
     inst = load_instance(Path(str(tiny_instance_path())))
     fingerprint = {"instance": instance_sha256(inst), "seed": a.seed, "units": a.units}
+    folder = results_folder(a.out, "longrun_demo", resumable=True, resume=a.resume)
     try:
-        log = RunLog(a.out, fingerprint, resume=a.resume)
+        work = folder.__enter__()
+        log = RunLog(work, fingerprint, resume=a.resume)
     except AllocatorError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -58,10 +60,10 @@ def main(argv=None) -> int:
                 log.append(i, {"unit": i, "envelope_factor": factor, "status": r.status,
                                "objective": r.objective})
     except KeyboardInterrupt:
-        return 130
+        return 130  # the progress log stays in the working folder for --resume
     rows = [log.records[str(i)] for i in range(a.units)]
-    with atomic_dir(a.out) as tmp:
-        write_csv(pd.DataFrame(rows), tmp / "results.csv")
+    write_csv(pd.DataFrame(rows), work / "results.csv")
+    folder.__exit__(None, None, None)  # the finished run replaces a.out whole
     print(f"done: {a.units} units ({log.resumed} resumed) -> {a.out}/results.csv")
     return 0
 

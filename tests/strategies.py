@@ -94,6 +94,7 @@ def instances(draw) -> Instance:
         "del_envelope", "pie_department_floor", "pie_share", "mission_fund", "welfare_cap",
         "stability_rule", "investment_rule")}
     targets = draw(st.lists(st.sampled_from(years), unique=True, max_size=T))
+    fundable = any(q["mission_fund_eligible"] or len(q["owners"]) > 1 for q in progs)
     settings = dict(
         name="fuzz", horizon=dict(start_year=years[0], years=T),
         mode=draw(st.sampled_from(["envelope", "fiscal"])),
@@ -104,8 +105,11 @@ def instances(draw) -> Instance:
         constraints=switches,
         pie=dict(share_start=draw(st.sampled_from([0.0, 0.05, 0.2])),
                  share_increase_per_year=draw(st.sampled_from([0.0, 0.01]))),
-        mission_fund=dict(max_share_of_del=draw(st.sampled_from([0.0, 0.05, 0.3])),
-                          min_gbp_m=draw(st.sampled_from([0.0, 0.0, 5.0]))),
+        # a minimum needs a share above 0 and a programme to fund (the contradictions are
+        # refused: issue 10)
+        mission_fund=draw(st.sampled_from([0.0, 0.05, 0.3]).flatmap(
+            lambda share: st.sampled_from([0.0, 0.0, 5.0] if share > 0 and fundable else [0.0]).map(
+                lambda mn: dict(max_share_of_del=share, min_gbp_m=mn)))),
         fiscal_rules=dict(psnfl_initial_gbp_m=draw(st.floats(0, 9000).map(round)),
                           gdp_initial_gbp_m=9_800,
                           headroom_gbp_m=draw(st.sampled_from([0.0, 10.0])),

@@ -22,16 +22,10 @@ def _expected(case: str) -> list[str]:
 
 
 def _cli(args) -> tuple[int, str]:
-    from allocator.cli import main
+    from tests.cli_inprocess import run_main
 
-    argv, err = sys.argv, io.StringIO()
-    sys.argv = ["allocator", *map(str, args)]
-    try:
-        with redirect_stderr(err), pytest.raises(SystemExit) as e:
-            main()
-    finally:
-        sys.argv = argv
-    return e.value.code, err.getvalue()
+    code, _out, err = run_main(args)
+    return code, err
 
 
 def test_corpus_is_large_enough():
@@ -91,3 +85,46 @@ def test_real_process_exits_1_without_traceback(case, tmp_path):
     assert p.returncode == 1 and "Traceback" not in p.stderr and "instance.yaml" in p.stderr
     assert not (tmp_path / "r").exists()
     assert marker.exists() == existed  # no code from the instance ran
+
+
+RUN_CORPUS = Path(__file__).parent / "data" / "bad_run_sections"
+RUN_CASES = sorted(p.name for p in RUN_CORPUS.iterdir() if p.is_dir())
+
+
+def _run_command(case: str, out: Path) -> list:
+    if case.startswith(("uncertainty", "certainty", "workforce", "planning")):
+        return ["cycles", RUN_CORPUS / case, "--cycles", "1,2", "--paths", "2", "--out", out, "--quiet"]
+    if case.startswith("sensitivity"):
+        return ["sensitivity", RUN_CORPUS / case, "--analyses", "sweep", "--out", out, "--quiet"]
+    return ["sensitivity", RUN_CORPUS / case, "--out", out, "--quiet"]
+
+
+def test_run_section_corpus_covers_every_section():
+    assert len(RUN_CASES) >= 11
+    assert {c.split("_")[0] for c in RUN_CASES} >= {"uncertainty", "certainty", "workforce",
+                                                    "planning", "sensitivity", "events", "replan",
+                                                    "recession"}
+
+
+@pytest.mark.parametrize("case", RUN_CASES)
+def test_bad_run_section_is_refused_by_validate_and_by_the_run(case, tmp_path):
+    """Issue 10 §3: `validate` must not call a file valid when a run would misread it."""
+    want = [ln for ln in (RUN_CORPUS / case / "expected.txt").read_text().splitlines() if ln]
+    code, err = _cli(["validate", RUN_CORPUS / case])
+    assert code == 1 and "Traceback" not in err, err
+    flat = " ".join(err.split())
+    for w in want:
+        assert w in flat, f"{case}: validate: expected {w!r} in:\n{err}"
+    out = tmp_path / "results"
+    code, err = _cli(_run_command(case, out))
+    flat = " ".join(err.split())
+    assert code == 1 and "Traceback" not in err, err
+    for w in want:
+        assert w in flat, f"{case}: run: expected {w!r} in:\n{err}"
+    assert not out.exists() or not [p for p in out.rglob("*") if p.suffix in (".csv", ".json")]
+
+
+def test_good_instance_with_events_validates(tiny_copy, tmp_path):
+    shutil.copy(Path(__file__).parent / "data" / "tiny_events.yaml", tiny_copy / "events.yaml")
+    code, err = _cli(["validate", tiny_copy, "--quiet"])
+    assert code == 0, err

@@ -78,13 +78,14 @@ def test_coefficient_report_names_families_and_rows(uk_dir):
 def test_badly_scaled_instance_is_warned_about_by_family(tiny_dir):
     inst = load_instance(tiny_dir)
     data = inst.model_dump()
-    data["fiscal"][0]["deflator"] = 1e-10  # a deflator typed in the wrong unit
+    # a deflator typed in the wrong unit (the first year's must be 1: that one is refused)
+    data["fiscal"][1]["deflator"] = 1e-10
     from allocator.schema import Instance
 
     model = build_allocation_model(Instance.model_validate(data))
     warns = numerical_warnings(model)
-    assert any("span 1.0e+10" in w and "settlement[A, resource, 2026-27]" in w for w in warns)
-    assert "settlement: coefficient 1e-10 in settlement[A, resource, 2026-27] is very small" in warns
+    assert any("span 1.0e+10" in w and "settlement[A, resource, 2027-28]" in w for w in warns)
+    assert "settlement: coefficient 1e-10 in settlement[A, resource, 2027-28] is very small" in warns
 
 
 def test_model_session_works_in_gbp_m_for_any_unit(tiny_dir, tmp_path):

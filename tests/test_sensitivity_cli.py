@@ -52,7 +52,8 @@ def test_bad_events_file_exits_1_without_output(tiny_dir, tmp_path):
 def test_sweep_resume(tiny_dir, tmp_path):
     out = tmp_path / "sens"
     p = run("sensitivity", tiny_dir, "--out", out, "--analyses", "sweep", "--quiet", "--no-plots")
-    assert p.returncode == 0, p.stderr and p.stdout == ""
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "", f"--quiet printed on stdout: {p.stdout!r}"
     first = pd.read_csv(out / "sweep.csv")
     p = run("sensitivity", tiny_dir, "--out", out, "--analyses", "sweep", "--resume", "--json")
     assert p.returncode == 0, p.stderr

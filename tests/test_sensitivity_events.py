@@ -50,10 +50,28 @@ def test_event_after_horizon_changes_no_fiscal_column(uk):
     base = base_fiscal(uk)
     for kind, extra in [("recession", {}), ("interest_rate_shock", {}), ("inflation_shock", {}),
                         ("fiscal_windfall", {}), ("demand_shock", {"department": "DHSC"})]:
-        ev = parse_events([dict(id="e", kind=kind, year="2040-41", severity=0.5, **extra)], "t", uk)
+        raw = [dict(id="e", kind=kind, year="2040-41", severity=0.3, **extra)]
+        ev = parse_events(raw, "t")  # no instance: the horizon is not known yet
         new = apply_events(base, ev.events, uk.years, uk)
         for k in base:
             np.testing.assert_array_equal(np.nan_to_num(new[k]), np.nan_to_num(base[k]))
+        # against the instance such an event is refused, naming file, field and value (issue 10)
+        with pytest.raises(EventsError) as e:
+            parse_events(raw, "t", uk)
+        assert "t: field 'events.0.year': after the horizon end 2035-36 (value: '2040-41')" \
+            in str(e.value)
+
+
+def test_recession_that_makes_gdp_negative_is_refused(uk):
+    """Y_t = Ŷ_t (1 − s φ_t): with the default re-plan multipliers up to 2, s = 0.5 reaches 0."""
+    with pytest.raises(EventsError) as e:
+        parse_events([dict(id="r", kind="recession", year="2029-30", severity=0.5)], "ev.yaml", uk)
+    assert "ev.yaml: field 'events.0.severity'" in str(e.value) and "(value: 0.5)" in str(e.value)
+    # outside the re-plan grid the multiplier is 1: 0.5 is then a possible (deep) recession
+    ok = parse_events({"events": [dict(id="r", kind="recession", year="2029-30", severity=0.5),
+                                  dict(id="w", kind="fiscal_windfall", year="2029-30", severity=0.1)],
+                       "replan": {"events": ["w"]}}, "ev.yaml", uk)
+    assert ok.event("r").severity == 0.5
 
 
 def test_recession_arithmetic(uk):

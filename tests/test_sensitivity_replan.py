@@ -82,8 +82,12 @@ def test_infeasible_replan_reports_smallest_relaxation(tiny):
     rel = a.relaxations
     assert set(rel["year"]) == {"2027-28", "2028-29"}
     assert rel.groupby("year")["relaxation_gbp_m"].sum().tolist() == pytest.approx([7.0, 7.0])
+    # the smallest relaxation lowers b1's floor (7 a year); the envelope itself is kept, which
+    # the base plan (spending b1's 12 from an envelope of 5) breaks
+    assert set(rel["rule"]) == {"programme_floor"} and set(rel["subject"]) == {"b1"}
+    assert set(rel["direction"]) == {"lower bound"}
     holds = a.rules.set_index("rule")
-    assert not holds.loc["del_envelope", "replan_holds"] or "programme_floor" in set(rel["rule"])
+    assert holds.loc["del_envelope", ["base_plan_holds", "replan_holds"]].tolist() == [False, True]
 
 
 def test_session_recession_warm_equals_cold(uk_dir):

@@ -1,6 +1,7 @@
 """Solver limits: time limits, MIP gap and bounds, all-or-nothing business cases, failures."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -67,7 +68,7 @@ def _fake(monkeypatch, **changes):
     monkeypatch.setattr(HighsBackend, "solve", fake)
 
 
-def test_time_limit_with_a_plan_reports_value_bound_gap_not_optimal(tiny_dir, monkeypatch):
+def test_time_limit_with_a_plan_reports_value_bound_gap_not_optimal(tiny_dir, monkeypatch, tmp_path):
     ref = solve(tiny_dir)
     # a limit reached with the optimal point as incumbent and a bound 10 above it (c·x terms)
     _fake(monkeypatch, status=SolverStatus.TIME_LIMIT, raw_status="Time limit reached",
@@ -80,6 +81,14 @@ def test_time_limit_with_a_plan_reports_value_bound_gap_not_optimal(tiny_dir, mo
     assert "NOT proven optimal" in res.message and "184.500" in res.message
     assert "best bound 194.500" in res.message and "gap 5.14%" in res.message
     assert res.provenance["feasibility_check"]["ok"] and len(res.allocations) == 9
+    # the CLI: a plan that is not proven optimal is written, and the exit code is 3 (not 0)
+    from tests.cli_inprocess import run_main
+
+    code, out, err = run_main(["solve", tiny_dir, "--out", tmp_path / "r", "--json"])
+    assert code == 3, err
+    s = json.loads(out)
+    assert s["status"] == "time_limit" and s["objective"] == pytest.approx(184.5)
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["status"] == "time_limit"
 
 
 def test_time_limit_with_an_infeasible_point_reports_no_plan(tiny_dir, monkeypatch, tmp_path):

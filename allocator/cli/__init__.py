@@ -37,7 +37,8 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except AllocatorError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, markup=True)
+        # soft_wrap: a long path or value is never broken across lines
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         err_console.print("interrupted", style="yellow")
@@ -46,16 +47,30 @@ def main() -> None:
         sys.exit(e.exit_code)
     except SystemExit:
         raise
-    except Exception as e:  # click usage errors
-        try:
-            from click import Abort, ClickException
-        except ImportError:  # typer >= 0.20 vendors click as typer._click
-            from typer import Abort
-            from typer._click import ClickException
-
-        if isinstance(e, Abort):
+    except OSError as e:  # a file we read or write: one message, never a traceback
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        err_console.print(f"[bold red]error:[/] {where}{e.strerror or e}", highlight=False,
+                          markup=True, soft_wrap=True)
+        sys.exit(EXIT_INPUT)
+    except Exception as e:  # click usage errors (typer >= 0.20 vendors click as typer._click,
+        # and the standalone click, when installed, is a different module: check both)
+        aborts, usage = _click_exception_types()
+        if isinstance(e, aborts):
             sys.exit(EXIT_INTERRUPTED)
-        if isinstance(e, ClickException):
+        if isinstance(e, usage):
             e.show()
             sys.exit(EXIT_INPUT)
         raise
+
+
+def _click_exception_types() -> tuple[tuple, tuple]:
+    aborts, usage = [typer.Abort], []
+    for mod in ("typer._click.exceptions", "typer._click", "click.exceptions", "click"):
+        try:
+            m = __import__(mod, fromlist=["ClickException"])
+        except ImportError:
+            continue
+        for name, into in (("Abort", aborts), ("ClickException", usage)):
+            if isinstance(getattr(m, name, None), type):
+                into.append(getattr(m, name))
+    return tuple(aborts), tuple(usage)

@@ -73,7 +73,8 @@ def cycles(
         if out is not None:
             from allocator.runlog import resume_command
 
-            err_console.print(f"interrupted: finished paths are saved in {out}/progress.jsonl\n"
+            err_console.print(f"interrupted: finished paths are saved in "
+                              f"{out}/.allocator-partial/progress.jsonl\n"
                               f"resume with: {resume_command()}", style="yellow", soft_wrap=True)
         raise
     table = res.comparison()

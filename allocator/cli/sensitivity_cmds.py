@@ -24,7 +24,7 @@ def sensitivity(
                                  help="Comma-separated subset of: replan, stochastic, sweep."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Parallel workers for the sweep (joblib)."),
     resume: bool = typer.Option(False, "--resume", help="Skip sweep units already recorded in "
-                                "OUT/sweep_progress.jsonl by an interrupted run."),
+                                "OUT/.allocator-partial/sweep_progress.jsonl by an interrupted run."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Write tables only."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -73,7 +73,8 @@ def sensitivity(
                 summary = run_sensitivity(inst, events, out, analyses=chosen, n_jobs=jobs,
                                           resume=resume, plots=not no_plots)
     except KeyboardInterrupt:
-        err_console.print(f"finished sweep units are in {out}/sweep_progress.jsonl")
+        err_console.print(f"finished sweep units are in "
+                          f"{out}/.allocator-partial/sweep_progress.jsonl")
         raise
     if as_json:
         print_json(summary)

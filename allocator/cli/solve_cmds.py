@@ -42,6 +42,10 @@ def solve(
         from allocator.output import write_parquet
 
         write_parquet(None, None)  # raises a clear error now (before solving) when pyarrow is missing
+    if out is not None:
+        from allocator.output import check_target
+
+        check_target(out)  # refuse a bad --out before solving
     t_start = time.perf_counter()
     path = resolve_instance(instance)
     t0 = time.perf_counter()
@@ -51,10 +55,11 @@ def solve(
     res.timings_s["load"] = round(load_s, 6)
     res.provenance["instance_path"] = str(Path(path).resolve())  # for `allocator verify`
     if out is not None:
-        res.write(out, parquet=parquet)
         from allocator.cli.tools_cmds import write_extras
 
-        write_extras(res, out, excel=excel, plots=plots, quiet=quiet or as_json)
+        res.write(out, extras=lambda folder: write_extras(res, folder, excel=excel, plots=plots,
+                                                          quiet=quiet or as_json),
+                  parquet=parquet)
     res.timings_s["total"] = round(time.perf_counter() - t_start, 6)
     if as_json:
         print_json(res.summary_dict())
@@ -127,34 +132,60 @@ def print_summary(res, out: Path | None) -> None:
 
 
 @app.command()
-def validate(instance: Path = typer.Argument(..., help="Instance folder to check."),
+def validate(instance: Optional[Path] = typer.Argument(None, help=INSTANCE_HELP),
+             events: Optional[Path] = typer.Option(None, "--events", "-e", help="Also check this "
+                                                   "events YAML (default: the instance's "
+                                                   "events.yaml if it has one)."),
+             quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors; "
+                                        "the exit code says it."),
              as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
-    """Check an instance: schema, references, concavity, lags, years. Exit 1 if invalid."""
+    """Check an instance: schema, references, concavity, lags, years, and every section the
+    run commands read (uncertainty, sensitivity, certainty, events). Exit 1 if invalid."""
     from allocator import instance_sha256, load_instance
+    from allocator.validation import check_run_sections
 
-    inst = load_instance(instance)
+    path = resolve_instance(instance)
+    inst = load_instance(path)
+    checked = check_run_sections(inst, path, events)
     info = {"valid": True, "instance": inst.settings.name, "departments": len(inst.departments),
             "programmes": len(inst.programmes), "segments": len(inst.segments),
-            "years": inst.years, "instance_sha256": instance_sha256(inst)}
+            "years": inst.years, "instance_sha256": instance_sha256(inst),
+            "sections_checked": checked}
     if as_json:
         print_json(info)
-    else:
+    elif not quiet:
         console.print(f"[green]valid[/]: {info['instance']} — {info['departments']} departments, "
                       f"{info['programmes']} programmes, {info['segments']} response segments, "
-                      f"{inst.years[0]}..{inst.years[-1]}; sha256 {info['instance_sha256'][:16]}…")
+                      f"{inst.years[0]}..{inst.years[-1]}; sha256 {info['instance_sha256'][:16]}…; "
+                      f"checked: {', '.join(checked)}")
 
 
 @app.command()
-def export(instance: Optional[Path] = typer.Argument(None, help=INSTANCE_HELP),
+def export(paths: list[Path] = typer.Argument(..., metavar="[INSTANCE] FILE",
+                                             help="Instance folder (default: the shipped "
+                                             "uk_missions) and the output file (.lp or .mps)."),
            fmt: str = typer.Option("lp", "--format", "-f", help="lp or mps"),
-           file: Path = typer.Argument(..., help="Output file.")) -> None:
+           quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+           as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON.")
+           ) -> None:
     """Write the allocation LP for other solvers (LP or MPS format, named rows and columns)."""
-    from allocator import load_instance
+    from allocator import instance_sha256, load_instance
+    from allocator.errors import AllocatorError
     from allocator.export import write_model
+    from allocator.output import check_file_target
 
     if fmt not in ("lp", "mps"):
         err_console.print(f"[red]error:[/] --format must be lp or mps, not {fmt!r}")
         raise typer.Exit(EXIT_INPUT)
+    if len(paths) > 2:
+        raise AllocatorError(f"export takes [INSTANCE] FILE, got {len(paths)} paths: "
+                             f"{' '.join(map(str, paths))}")
+    instance, file = (None, paths[0]) if len(paths) == 1 else paths
+    check_file_target(file)
     inst = load_instance(resolve_instance(instance))
     write_model(inst, file, fmt)
-    console.print(f"wrote {file}")
+    if as_json:
+        print_json({"file": str(file), "format": fmt, "instance": inst.settings.name,
+                    "instance_sha256": instance_sha256(inst), "bytes": Path(file).stat().st_size})
+    elif not quiet:
+        console.print(f"wrote {file}")

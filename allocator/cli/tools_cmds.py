@@ -120,6 +120,10 @@ def appraise(
             dips[mission.strip()] = float(depth)
         except ValueError:
             raise AllocatorError(f"--allow-dip: expected MISSION=DEPTH, got {item!r}") from None
+    if out is not None:
+        from allocator.output import check_target
+
+        check_target(out)
     with progress_bar(quiet or as_json) as bar:
         task = bar.add_task("appraising", total=2)
         inst = load_instance(instance)
@@ -195,6 +199,10 @@ def diff(
     mission value and gains, fiscal headroom; as tables and a plot."""
     from allocator.diff import diff_runs
 
+    if out is not None:
+        from allocator.output import check_target
+
+        check_target(out)
     d = diff_runs(run_a, run_b)
     if out is not None:
         d.write(out)
@@ -249,7 +257,8 @@ def diff(
 
 
 def write_extras(res, out: Path, *, excel: bool, plots: bool, quiet: bool) -> None:
-    """`solve --excel/--plots`: the results workbook and the plots, into the results folder."""
+    """`solve --excel/--plots`: the results workbook and the plots, into the results folder
+    being written (before it is swapped in)."""
     if excel:
         from allocator.excel import write_results_workbook
 

@@ -11,6 +11,8 @@ only on the seed, its number and the settings, never on the worker or the order.
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import json
 import math
@@ -58,22 +60,28 @@ class CyclesResult:
         return t.loc[self.regimes]
 
     def write(self, out: str | Path) -> None:
-        """Write the tables, plots and summary.json atomically into ``out``."""
-        from allocator.output import atomic_dir, write_csv, write_json
+        """Write the tables, plots and summary.json into ``out``, replacing it whole."""
+        from allocator.output import results_folder
+
+        with results_folder(out, "cycles") as tmp:
+            self.write_files(tmp)
+
+    def write_files(self, tmp: Path) -> None:
+        """The tables, plots and summary.json, into the folder being written."""
+        from allocator.output import write_csv, write_json
 
         from . import plots
 
-        with atomic_dir(out) as tmp:
-            write_csv(self.summary, tmp / "cycles_summary.csv")
-            write_csv(self.differences, tmp / "cycles_differences.csv")
-            write_csv(self.paths, tmp / "cycles_paths.csv")
-            write_csv(self.years, tmp / "cycles_years.csv")
-            plots.value_distribution(self, tmp / "mission_value_by_regime")
-            plots.headroom_fan(self, tmp / "headroom_fan")
-            write_json(self.meta, tmp / "summary.json")
-            from allocator.dictionary import datapackage_for_folder
+        write_csv(self.summary, tmp / "cycles_summary.csv")
+        write_csv(self.differences, tmp / "cycles_differences.csv")
+        write_csv(self.paths, tmp / "cycles_paths.csv")
+        write_csv(self.years, tmp / "cycles_years.csv")
+        plots.value_distribution(self, tmp / "mission_value_by_regime")
+        plots.headroom_fan(self, tmp / "headroom_fan")
+        write_json(self.meta, tmp / "summary.json")
+        from allocator.dictionary import datapackage_for_folder
 
-            datapackage_for_folder(tmp, "cycles")
+        datapackage_for_folder(tmp, "cycles")
 
 
 # --------------------------------------------------------------------------- workers
@@ -160,9 +168,21 @@ def compare_cycles(instance: Instance | str | Path, cycles: Iterable = (1, 2, 3,
                    "regimes": [r.to_dict() for r in regimes], "uncertainty": json.loads(us_json)}
     key = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
 
+    with contextlib.ExitStack() as stack:
+        work = None
+        if out is not None:  # the progress log lives in the run's working folder (resumable)
+            from allocator.output import results_folder
+
+            work = stack.enter_context(results_folder(out, "cycles", resumable=True, resume=resume))
+        return _run(work, fingerprint, resume, paths, progress, chunk_size, jobs, key, instance,
+                    us, us_json, regimes, seed, scheduler, sha)
+
+
+def _run(work, fingerprint, resume, paths, progress, chunk_size, jobs, key, instance, us, us_json,
+         regimes, seed, scheduler, sha) -> CyclesResult:
     from allocator.runlog import RunLog, interruptible
 
-    log = RunLog(out, fingerprint, resume=resume) if out is not None else None
+    log = RunLog(work, fingerprint, resume=resume) if work is not None else None
     records: dict[int, dict] = {}
     if log is not None:
         records = {int(k): v for k, v in log.records.items()}
@@ -187,8 +207,8 @@ def compare_cycles(instance: Instance | str | Path, cycles: Iterable = (1, 2, 3,
     elapsed = time.perf_counter() - t0
     res = _assemble(instance, us, regimes, records, paths, seed, sha, elapsed, jobs, scheduler,
                     len(todo))
-    if out is not None:
-        res.write(out)
+    if work is not None:
+        res.write_files(work)
     return res
 
 

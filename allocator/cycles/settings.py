@@ -136,11 +136,27 @@ def uncertainty_settings(instance: Instance, override: dict | None = None) -> Un
         probs = []
         for e in err.errors():
             field = ".".join(str(x) for x in ("uncertainty", *e["loc"]))
-            msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
+            msg = e["msg"]
+            if e["type"] == "extra_forbidden":
+                from allocator.suggest import unknown_field_message
+
+                msg = unknown_field_message(UncertaintySettings, e["loc"])
             probs.append(Problem("instance.yaml", f"field '{field}'", e.get("input"), msg))
         raise InstanceError(probs) from None
-    unknown = sorted(set(us.certainty.programmes) - {p.id for p in instance.programmes})
-    if unknown:
-        raise InstanceError([Problem("instance.yaml", "field 'uncertainty.certainty.programmes'",
-                                     unknown, "not programme ids in programmes.csv")])
+    from allocator.suggest import did_you_mean
+
+    probs = []
+    progs = {p.id for p in instance.programmes}
+    for pid in sorted(set(us.certainty.programmes) - progs):
+        probs.append(Problem("instance.yaml", f"field 'uncertainty.certainty.programmes.{pid}'", pid,
+                             "not a programme id in programmes.csv" + did_you_mean(pid, progs)))
+    profiles = {lw.profile for lw in instance.lag_profiles}
+    given = isinstance(data.get("certainty"), dict) and "workforce_lag_profiles" in data["certainty"]
+    for j, name in enumerate(us.certainty.workforce_lag_profiles if given else []):
+        if name not in profiles:  # a typo would silently drop the workforce certainty effect
+            probs.append(Problem("instance.yaml",
+                                 f"field 'uncertainty.certainty.workforce_lag_profiles[{j}]'", name,
+                                 "not a lag profile in lags.csv" + did_you_mean(name, profiles)))
+    if probs:
+        raise InstanceError(probs)
     return us

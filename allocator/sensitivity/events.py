@@ -50,7 +50,6 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from allocator.errors import AllocatorError, Problem
@@ -180,7 +179,11 @@ def _problems(err: ValidationError, file: str, data) -> list[Problem]:
     for e in err.errors():
         loc = [x for x in e["loc"] if not (isinstance(x, str) and x in EVENT_KINDS)]
         value = e.get("input")
-        msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            from allocator.suggest import unknown_field_message
+
+            msg = unknown_field_message(EventsFile, e["loc"])
         if e["type"] == "missing":
             msg, value = "required field is missing", None
         out.append(Problem(file, "field '" + ".".join(str(x) for x in loc) + "'", value, msg))
@@ -192,6 +195,7 @@ def check_events(ev: EventsFile, instance: Instance, file: str = "events") -> No
     problems: list[Problem] = []
     years = instance.years
     first = parse_year_label(years[0])
+    last = parse_year_label(years[-1])
     depts = {d.id for d in instance.departments}
     ids = [e.id for e in ev.events]
     for i, e in enumerate(ev.events):
@@ -200,6 +204,17 @@ def check_events(ev: EventsFile, instance: Instance, file: str = "events") -> No
         if parse_year_label(e.year) < first:
             problems.append(Problem(file, f"field 'events.{i}.year'", e.year,
                                     f"before the horizon start {years[0]}"))
+        elif parse_year_label(e.year) > last:
+            problems.append(Problem(file, f"field 'events.{i}.year'", e.year,
+                                    f"after the horizon end {years[-1]}"))
+        if isinstance(e, Recession):
+            gridded = ev.replan.events is None or e.id in ev.replan.events
+            worst = e.severity * max([1.0, *(ev.replan.severity_multipliers if gridded else [])])
+            if worst >= 1.0:
+                problems.append(Problem(file, f"field 'events.{i}.severity'", e.severity,
+                                        f"a recession severity is the fall in the GDP level and must "
+                                        f"be below 1; times the largest re-plan severity multiplier "
+                                        f"it is {worst:g}, which makes GDP zero or negative"))
         if isinstance(e, DemandShock) and e.department not in depts:
             problems.append(Problem(file, f"field 'events.{i}.department'", e.department,
                                     f"unknown department; known: {sorted(depts)}"))
@@ -207,6 +222,9 @@ def check_events(ev: EventsFile, instance: Instance, file: str = "events") -> No
         if parse_year_label(y) < first:
             problems.append(Problem(file, f"field 'replan.years.{j}'", y,
                                     f"before the horizon start {years[0]}"))
+        elif parse_year_label(y) > last:
+            problems.append(Problem(file, f"field 'replan.years.{j}'", y,
+                                    f"after the horizon end {years[-1]}"))
     for j, eid in enumerate(ev.replan.events or []):
         if eid not in ids:
             problems.append(Problem(file, f"field 'replan.events.{j}'", eid, "unknown event id"))
@@ -253,20 +271,17 @@ def parse_events(data, file: str = "events", instance: Instance | None = None) -
 
 
 def load_events(path: str | Path, instance: Instance | None = None) -> EventsFile:
-    """Read and validate an events YAML file (safe_load); errors name file, field and value."""
+    """Read and validate an events YAML file (the bounded loader of instance.yaml); errors name
+    file, field and value."""
     path = Path(path)
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise EventsError([Problem(file, "file", str(path), f"cannot read: {e.strerror}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
-        raise EventsError([Problem(file, where, getattr(e, "problem", str(e)), "not valid YAML")]) \
-            from None
+    from allocator.io import load_yaml
+
+    data = load_yaml(text, file, EventsError)  # bounded: no aliases, duplicate keys refused
     return parse_events(data, file, instance)
 
 

@@ -17,12 +17,13 @@ Layout of ``out/``:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from pathlib import Path
 
 from allocator.io import instance_sha256
-from allocator.output import atomic_dir, write_csv, write_json
+from allocator.output import results_folder, write_csv, write_json
 from allocator.provenance import command_line, package_versions
 from allocator.runlog import RunLog
 from allocator.schema import Instance
@@ -42,7 +43,19 @@ def _file_sha(path) -> str | None:
 def run_sensitivity(instance: Instance, events, out: str | Path, *,
                     analyses=ANALYSES, n_jobs: int = 1, resume: bool = False, plots: bool = True,
                     parameter_grid: dict | None = None, progress=None) -> dict:
-    """Run the chosen analyses and write ``out/`` atomically; return the summary dict."""
+    """Run the chosen analyses and write ``out/`` (replaced whole, see :mod:`allocator.output`;
+    the sweep's progress log lives in the run's working folder so ``resume`` can continue it);
+    return the summary dict."""
+    from allocator.output import check_target
+
+    check_target(out)  # refuse a bad --out before the analyses run
+    with contextlib.ExitStack() as stack:
+        return _run(stack, instance, events, out, analyses=analyses, n_jobs=n_jobs, resume=resume,
+                    plots=plots, parameter_grid=parameter_grid, progress=progress)
+
+
+def _run(stack, instance, events, out, *, analyses, n_jobs, resume, plots, parameter_grid,
+         progress) -> dict:
     from .replan import analyse_triggers
     from .stochastic import stochastic_plan
     from .sweep import default_grid, sweep
@@ -67,6 +80,7 @@ def run_sensitivity(instance: Instance, events, out: str | Path, *,
     }
     tables: dict = {}
     figures: dict = {}
+    work = None
     if "replan" in analyses:
         if ev is None:
             raise ValueError("the re-plan analysis needs an events file")
@@ -90,7 +104,9 @@ def run_sensitivity(instance: Instance, events, out: str | Path, *,
 
         _check_grid(instance, grid)  # a bad grid must fail before anything is written
         fp = {"instance_sha256": ih, "grid": grid, "analysis": "sweep"}
-        log = RunLog(out, fp, resume=resume, name="sweep_progress.jsonl")
+        work = stack.enter_context(results_folder(out, "sensitivity", resumable=True,
+                                                  resume=resume))
+        log = RunLog(work, fp, resume=resume, name="sweep_progress.jsonl")
         try:
             sw = sweep(instance, grid, n_jobs=n_jobs, runlog=log,
                        progress=(lambda i, n: progress("sweep", i, n)) if progress else None)
@@ -108,31 +124,34 @@ def run_sensitivity(instance: Instance, events, out: str | Path, *,
                             if sw.ranging is not None else None}
         summary["timings_s"]["sweep"] = sw.timings_s
         figures["sweep"] = sw
-    with atomic_dir(out) as tmp:
-        for tname, df in tables.items():
-            write_csv(df, tmp / f"{tname}.csv")
-        written = []
-        if plots:
-            from . import plots as P
+    if work is None:
+        work = stack.enter_context(results_folder(out, "sensitivity", resumable=True,
+                                                  resume=resume))
+    tmp = work
+    for tname, df in tables.items():
+        write_csv(df, tmp / f"{tname}.csv")
+    written = []
+    if plots:
+        from . import plots as P
 
-            kind = instance.settings.weights.kind
-            if "sweep" in figures and len(figures["sweep"].tornado):
-                sw = figures["sweep"]
-                written += P.tornado(sw.tornado, sw.base_objective, tmp / "tornado", name, kind)
-            if "replan" in figures:
-                ta = figures["replan"]
-                if len(ta.value_paths):
-                    written += P.fan_chart(ta.value_paths, tmp / "fan_chart", name, kind,
-                                           instance.years)
-                if len(ta.replans):
-                    written += P.loss_heatmap(ta.replans, tmp / "loss_heatmap", name, kind)
-            if "stochastic" in figures and len(figures["stochastic"].settlement_difference):
-                written += P.settlement_difference_bars(figures["stochastic"].settlement_difference,
-                                                        tmp / "settlement_difference", name)
-        summary["files"] = sorted([f"{t}.csv" for t in tables] + [p.name for p in written])
-        summary["timings_s"]["total"] = round(time.perf_counter() - t_start, 6)
-        write_json(summary, tmp / "summary.json")
-        from allocator.dictionary import datapackage_for_folder
+        kind = instance.settings.weights.kind
+        if "sweep" in figures and len(figures["sweep"].tornado):
+            sw = figures["sweep"]
+            written += P.tornado(sw.tornado, sw.base_objective, tmp / "tornado", name, kind)
+        if "replan" in figures:
+            ta = figures["replan"]
+            if len(ta.value_paths):
+                written += P.fan_chart(ta.value_paths, tmp / "fan_chart", name, kind,
+                                       instance.years)
+            if len(ta.replans):
+                written += P.loss_heatmap(ta.replans, tmp / "loss_heatmap", name, kind)
+        if "stochastic" in figures and len(figures["stochastic"].settlement_difference):
+            written += P.settlement_difference_bars(figures["stochastic"].settlement_difference,
+                                                    tmp / "settlement_difference", name)
+    summary["files"] = sorted([f"{t}.csv" for t in tables] + [p.name for p in written])
+    summary["timings_s"]["total"] = round(time.perf_counter() - t_start, 6)
+    write_json(summary, tmp / "summary.json")
+    from allocator.dictionary import datapackage_for_folder
 
-        datapackage_for_folder(tmp, "sensitivity")
+    datapackage_for_folder(tmp, "sensitivity")
     return summary

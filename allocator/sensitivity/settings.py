@@ -65,14 +65,20 @@ def sensitivity_settings(instance) -> SensitivitySettings:
         problems = []
         for e in err.errors():
             loc = ".".join(str(x) for x in e["loc"])
-            msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
+            msg = e["msg"]
+            if e["type"] == "extra_forbidden":
+                from allocator.suggest import unknown_field_message
+
+                msg = unknown_field_message(SensitivitySettings, e["loc"])
             problems.append(Problem("instance.yaml", f"field 'sensitivity.{loc}'", e.get("input"), msg))
         raise InstanceError(problems) from None
     if s.key_departments:
         known = {d.id for d in instance.departments}
         bad = [(i, d) for i, d in enumerate(s.key_departments) if d not in known]
         if bad:
+            from allocator.suggest import did_you_mean
+
             raise InstanceError([Problem("instance.yaml", f"field 'sensitivity.key_departments.{i}'",
-                                         d, f"unknown department; known: {sorted(known)}")
+                                         d, "unknown department" + did_you_mean(d, known))
                                  for i, d in bad])
     return s
