@@ -81,6 +81,37 @@ COMMON: dict[str, tuple[str, str, str]] = {
     "name": ("department or programme id (see level)", "", ""),
     "rule": ("fiscal rule or constraint family in words", "", ""),
     "item": ("headline item", "", ""),
+    "benefit_gbp_m": ("present-value mission benefit, incremental over the counterfactual (baseline "
+                      "grown with demand pressures)", "£m-equivalent (monetised weights)",
+                      "positive = better"),
+    "extra_cost_gbp_m": ("present value of extra spending against the counterfactual, net of AME "
+                         "saved (before the cost of public funds)", "real £m, discounted",
+                         "positive = costs more than the counterfactual"),
+    "npv_gbp_m": ("net present value: benefit − cost of public funds × extra cost",
+                  "£m-equivalent", "positive = worth doing"),
+    "bcr": ("benefit-cost ratio: benefit / (cost of public funds × extra cost); empty when the "
+            "extra cost is not positive", "ratio", "above 1 = benefits exceed costs"),
+    "owners": ("the programme's owning departments", "", ""),
+    "helps": ("which way moving the row's bound adds mission value: 'raising' (a limit) or "
+              "'lowering' (a floor)", "", ""),
+    "value_if_raised": ("signed shadow price: mission value of raising the bound by one unit",
+                        "objective units per row unit", "negative = raising it costs value"),
+    "advice": ("the shadow price in words, in the direction that helps", "", ""),
+    "marginal_cost_gbp_m": ("social cost of £1m more cash in the year: cost of public funds × "
+                            "discount factor / deflator", "real £m, discounted", ""),
+    "marginal_bcr": ("marginal benefit-cost ratio: the envelope's shadow price over the marginal "
+                     "cost", "ratio", "above 1 = more DEL would pay"),
+    "reference_gbp_m": ("the Barnett reference limit (the settled or baseline path) a devolved "
+                        "government's consequentials are measured from", CASH, ""),
+    "barnett_consequential_gbp_m": ("Barnett consequential: the devolved limit's change from its "
+                                    "reference that comparable English spending brings", CASH,
+                                    "positive = more for the devolved government"),
+    "improvement": ("change in the core metric against baseline, in the direction of good",
+                    "metric unit", "positive = better"),
+    "worse": ("true when the core metric is worse than baseline in the year", "true/false", ""),
+    "infeasible_at": ("the parameter value at which no plan exists (empty when every value is "
+                      "feasible)", "parameter units", ""),
+    "infeasible_end": ("which end of the range has no plan: low, high or empty", "", ""),
 }
 
 _FISCAL = {
@@ -116,6 +147,15 @@ _FISCAL = {
                        CASH, "positive = room to spare; negative = short of the desired headroom"),
     "pie_share": ("Prevention Investment Expenditure as a share of all programme spend", "ratio (0–1)", ""),
     "pie_share_floor": ("minimum PIE share in the year (0 when the rule is off)", "ratio (0–1)", ""),
+    "receipts_feedback_gbp_m": ("extra receipts from the growth mission's GDP gain (receipts "
+                                "feedback; 0 when off)", CASH, "positive = more receipts"),
+    "debt_interest_gbp_m": ("debt interest: the forecast path plus the plan's feedback (inside "
+                            "current AME)", CASH, ""),
+    "debt_interest_feedback_gbp_m": ("extra debt interest the plan's borrowing costs: the rate × "
+                                     "(last year's PSNFL − its forecast path)", CASH,
+                                     "positive = more interest than forecast"),
+    "welfare_cap_with_margin_gbp_m": ("the welfare cap plus its forecast margin, in the years the "
+                                      "cap is enforced (empty otherwise)", CASH, ""),
 }
 
 #: product -> table -> column -> (meaning, unit, sign). "*" entries apply to every table of a product.
@@ -202,6 +242,11 @@ TABLES: dict[str, dict[str, dict[str, tuple[str, str, str]]]] = {
         },
     },
     "appraise": {
+        "metrics": {
+            "baseline_value": ("the core metric on the counterfactual (baseline spending grown with "
+                               "demand pressures)", "metric unit", ""),
+            "value": ("the core metric under the plan", "metric unit", ""),
+        },
         "constraints": {
             "activity": ("the plan's value of the constraint row", "£m (row units)", ""),
             "lower": ("the row's lower bound (empty: none)", "£m (row units)", ""),
@@ -409,6 +454,10 @@ JSON_KEYS: dict[str, dict[str, dict[str, tuple[str, str, str]]]] = {
         "money_unit": ("the instance's money unit (gbp_m, gbp_bn or gbp)", "", ""),
         "objective_kind": ("what the objective measures: mission value (value mode) or minus "
                            "total programme spend (target mode)", "", ""),
+        "net_value": ("benefit, extra cost, cost of public funds, NPV, BCR and the marginal BCR by "
+                      "year (value_*.csv, marginal_bcr.csv)", "£m-equivalent / ratio", ""),
+        "unique_plan": ("the second stage that picked one plan from the optimal face: tolerance "
+                        "used, its objective and seconds", "", ""),
     }},
     "appraise": {"appraisal": {
         "command": ("the command line", "", ""), "instance": ("instance name", "", ""),
@@ -425,6 +474,8 @@ JSON_KEYS: dict[str, dict[str, dict[str, tuple[str, str, str]]]] = {
         "objective_unit": ("unit of the objective", "", ""),
         "money_unit": ("money unit of the appraisal's figures (always gbp_m: the appraisal "
                        "works and reports in £m whatever the instance's unit)", "", ""),
+        "net_value": ("the plan's benefit, extra cost, NPV and BCR against the counterfactual",
+                      "£m-equivalent / ratio", ""),
         "violations": ("breached rows with margins", CASH, "negative margin = breach"),
         "notes": ("notes in words", "", ""),
     }},

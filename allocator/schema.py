@@ -453,17 +453,17 @@ class BarnettFactor(Strict):
 
 
 class SettledLimit(Strict):
-    department: str = Field(min_length=1)
-    year: FiscalYearLabel
-    category: Literal["resource", "capital"]
+    department: str = Field(min_length=1, description="Department whose limit was settled.")
+    year: FiscalYearLabel = Field(description="Fiscal year of the settled limit.")
+    category: Literal["resource", "capital"] = Field(description="resource or capital DEL.")
     limit_gbp_m: float = Field(ge=0, description="Settled DEL limit (cash).")
     fixed: bool = Field(True, description="true: the limit is imposed (switch settled_totals); "
                         "false: it is only the reference path Barnett changes are measured from.")
 
 
 class CommittedPath(Strict):
-    department: str = Field(min_length=1)
-    year: FiscalYearLabel
+    department: str = Field(min_length=1, description="Department with a committed DEL path.")
+    year: FiscalYearLabel = Field(description="Fiscal year of the commitment.")
     min_del_gbp_m: float = Field(ge=0, description="Total DEL (resource + capital) at least this (cash).")
     basis: str = Field("", description="The commitment this figure follows.")
 
