@@ -6,14 +6,32 @@ different rule are compared on the same scale (docs/levers.md).
 
 - **mission-led**: the instance as given (PIE protection, the Mission Fund, the 10-year
   test: value after the horizon counted), solved with the second stage (formulation §4b).
-- **siloed**: each department plans alone within a fixed settlement, its year-1 baseline
-  share of each year's DEL envelope (τ of formulation §4b) or its own programmes' floors if
-  higher: department-funded spend F_d,c,t ≤ max(τ_d,c,t, Σ_{p of d, c} f_p π_t); no Mission Fund, no PIE protection; it values only the missions it
-  owns (a mission's owner is the department whose baseline programmes carry most of its
-  value, Σ_p b_p W_m γ_p,m over the first segment; a department that owns no mission values
-  every mission its programmes serve), within the horizon only, discounted at
-  ``SILO_DISCOUNT_RATE``. Shared programmes are funded by their first owner. Its plan is then
-  valued with the true V.
+- **siloed**: each department plans alone within a fixed settlement: its settlement in
+  the mission-led plan. W*_d,c,t, the cash spend on d's programmes in category c and year t
+  in the mission-led plan (what d funds itself plus what the Mission Fund pays for programmes
+  whose first owner is d), caps the same spend in the siloed plan:
+
+      F_d,c,t + Σ_{p: first owner d, category c} g_p,t ≤ W*_d,c,t      (siloed_settlement)
+
+  Every other rule of the instance stays on (DEL envelopes, fiscal rules, settled totals,
+  committed paths, Barnett, demand and programme floors, ramps, caps), so the mission-led
+  plan is feasible in the siloed problem: siloed is feasible whenever mission-led is, and
+  the settlement letters are the same. The Mission Fund's money stays with the departments
+  it went to (no central reallocation), PIE protection is off (``pie_share``,
+  ``pie_department_floor``); a shared programme's funding counts against each funder's
+  cap. What differs is how each department spends within its own limit and which missions
+  it values: only the missions it owns (a mission's owner is the department whose baseline
+  programmes carry most of its value, Σ_p b_p W_m γ_p,m over the first segment; a department
+  that owns no mission values every mission its programmes serve), within the horizon only,
+  discounted at ``SILO_DISCOUNT_RATE``. Its plan is then valued with the true V. The value
+  of mission-led planning so measured leaves out moving money between departments (the
+  siloed settlements are the mission-led ones), so it is a lower bound.
+- **siloed but long-term**: the same, with the instance's discounting and the value after
+  the horizon, which splits mission-led planning's value into the silos' part and
+  short-termism's part. Because the mission-led plan is feasible in both siloed problems,
+  V(mission-led) ≥ V(siloed, either) whenever the siloed plan meets PIE protection or PIE
+  protection costs nothing; V(siloed long-term) ≥ V(siloed) is expected (its objective is
+  closer to V) but not a theorem.
 - **levers**: from mission-led, each lever switched off in turn, and the optimum (true V)
   with and without it: the 10-year test (objective without the value after the horizon,
   plan valued with it) and every constraint-family switch of ``constraints`` in
@@ -33,6 +51,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from allocator.schema import Instance
 
@@ -118,29 +137,51 @@ def mission_owners(instance: Instance, md) -> dict:
     return {m: md.departments[int(np.argmax(score[:, k]))] for k, m in enumerate(md.missions)}
 
 
-def siloed(instance: Instance, short_termist: bool = True):
-    """(value, status, owners) of siloed departmental planning (module docstring). With
-    ``short_termist=False`` departments discount as the instance does and count value after
-    the horizon, which separates the silos' cost from short-termism's."""
-    from allocator.models import tiebreak
+def department_spend(model) -> sp.csr_matrix:
+    """(2D·T × n) cash spend on department d's programmes in category c, year t (row
+    (2d + c)T + t): what d funds itself (``dept_spend``) plus what the Mission Fund pays for
+    programmes whose first owner is d."""
+    md, lp, e = model.data, model.lp, model.expr
+    T = md.T
+    g = lp.var_blocks["mission_fund"]
+    rows, cols = [], []
+    for j, pid in enumerate(g.index["programme"]):
+        p = md.programmes.index(pid)
+        d, c = md.prog_owners[p][0], md.prog_category[p]
+        t = j % T
+        rows.append((2 * d + c) * T + t)
+        cols.append(g.start + j)
+    mf = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(2 * md.D * T, lp.n))
+    return (e.dept_spend + mf).tocsr()
+
+
+def siloed(instance: Instance, short_termist: bool = True, led=None):
+    """(value, status, owners) of siloed departmental planning (module docstring). ``led`` is
+    the mission-led (model, x) whose settlements the departments keep (solved here if None).
+    With ``short_termist=False`` departments discount as the instance does and count value
+    after the horizon, which separates the silos' cost from short-termism's."""
     from allocator.models.data import discount_factors
     from allocator.models.objective import piece_coefficients
 
+    if led is None:
+        m0, o0 = _solve(instance)
+        if o0.x is None:
+            return None, o0.status.value, {}
+        led = (m0, o0.x)
+    led_model, led_x = led
+    settlement = department_spend(led_model) @ led_x  # W*[d,c,t], cash £m
+
     inst = instance.model_copy(deep=True)
     c = inst.settings.constraints
-    c.mission_fund = c.pie_share = c.pie_department_floor = False
+    c.pie_share = c.pie_department_floor = False
 
     def rows(model):
-        e, md = model.expr, model.data
-        tau = tiebreak.path_targets(model)  # (D, 2, T), the row order of dept_spend
-        floors = np.zeros_like(tau)  # never below the department's own programme floors
-        for p in range(md.P):
-            floors[md.prog_owners[p][0], md.prog_category[p]] += md.prog_floor[p] * md.deflator
-        tau = np.maximum(tau, floors).reshape(-1)
+        md = model.data
         labels = pd.DataFrame({"year": np.tile(md.years, 2 * md.D),
                                "subject": np.repeat(md.departments, 2 * md.T),
                                "category": np.tile(np.repeat(["resource", "capital"], md.T), md.D)})
-        model.lp.add_constraints("siloed_settlement", e.dept_spend, -np.inf, tau, labels)
+        model.lp.add_constraints("siloed_settlement", department_spend(model), -np.inf,
+                                 settlement, labels)
 
     owners = {}
 
@@ -218,8 +259,14 @@ def lever_values(instance: Instance, progress=None) -> LeverResult:
         inst = instance.model_copy(deep=True)
         setattr(inst.settings.constraints, name, False)
         record(name, "constraint switch", inst)
-    sv, sstatus, owners = siloed(instance)
-    lv, lstatus, _ = siloed(instance, short_termist=False)
+    led_plan = (model, out.x) if out.x is not None else None
+    if led_plan is None:  # no mission-led plan, so no settlements to keep
+        sv = lv = None
+        sstatus = lstatus = f"not run: mission-led {led_status}"
+        owners = {}
+    else:
+        sv, sstatus, owners = siloed(instance, led=led_plan)
+        lv, lstatus, _ = siloed(instance, short_termist=False, led=led_plan)
     for lever, kind, v, st in (
             ("mission_led_vs_siloed", "planning regime: siloed departments, short-termist", sv, sstatus),
             ("mission_led_vs_siloed_long_term", "planning regime: siloed departments, Green Book "
