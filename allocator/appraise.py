@@ -70,7 +70,7 @@ from allocator.explain import describe
 from allocator.models.allocation import (AllocationModel, avoided_demand, build_allocation_model,
                                          effective_activity)
 from allocator.models.constraints import row_families
-from allocator.models.data import CATEGORIES
+from allocator.models.data import CATEGORIES, pressure_index
 from allocator.models.family import TEST_GROUPS
 from allocator.models.objective import mission_gains, piece_coefficients
 from allocator.schema import Instance
@@ -691,6 +691,8 @@ def mission_critical(metrics: pd.DataFrame, total: float, tol: float, unit: str,
                 f"{g['unit'].iloc[0]} in {at})")
         if allowed is not None and depth > allowed + 1e-12:
             beyond.append(text + f", beyond its declared tolerance {allowed:g}")
+        elif mid in end_worse:
+            continue  # no recovery: its failure at the end of the horizon already names it
         else:
             findings.append(text + (" within its declared J-curve" if allowed is not None
                                     else ", recovering by the end of the horizon (J-curve)"))
@@ -792,14 +794,17 @@ def read_business_case(instance: Instance, case, file: str = "case") -> pd.DataF
 
 
 def proposal_plan(instance: Instance, changes: pd.DataFrame) -> pd.DataFrame:
-    """Baseline spend plus the business case's changes, as a plan (cash £m). A shared
+    """The counterfactual plus the business case's changes, as a plan (cash £m): real spend
+    b_p Λ[p,t] + change[p,t] (Λ the demand-pressure index, so an empty case is the
+    counterfactual the benefit and the cost are both measured against). A shared
     programme's spend is funded by its first owner (settlements follow the plan)."""
     pi = {y: f.deflator for y, f in zip(instance.years, instance.fiscal)}
+    lam = pressure_index(instance, list(instance.years))
     ch = {(r.programme, r.year): r.change_gbp_m for r in changes.itertuples()}
     rows = []
-    for p in instance.programmes:
-        for y in instance.years:
-            real = p.baseline_gbp_m + ch.get((p.id, y), 0.0)
+    for i, p in enumerate(instance.programmes):
+        for t, y in enumerate(instance.years):
+            real = p.baseline_gbp_m * lam[i, t] + ch.get((p.id, y), 0.0)
             rows.append(dict(year=y, programme=p.id, department=p.owners[0], funding="department",
                              spend_gbp_m=max(real, 0.0) * pi[y]))
     return pd.DataFrame(rows)
@@ -807,9 +812,10 @@ def proposal_plan(instance: Instance, changes: pd.DataFrame) -> pd.DataFrame:
 
 def appraise_proposal(instance: Instance, case, *, file: str | None = None, optimise: bool = False,
                       dip_tolerance: dict | None = None) -> Appraisal:
-    """Appraise one business case on its own: the baseline plus the case's programme changes
-    (:func:`read_business_case`), so every figure (NPV, BCR, core-metric impacts, value
-    inside and after the horizon) is the case's increment over the baseline, with the
+    """Appraise one business case on its own: the counterfactual (baseline grown with demand
+    pressures) plus the case's programme changes (:func:`read_business_case`), so every
+    figure (NPV, BCR, core-metric impacts, value inside and after the horizon) is the case's
+    increment over the counterfactual, with the
     affordability and other tests of the whole plan it implies."""
     fname = file or (Path(case).name if not isinstance(case, pd.DataFrame) else "case")
     changes = read_business_case(instance, case, fname)

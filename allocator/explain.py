@@ -109,8 +109,11 @@ def aggregate_relaxations(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         text = (f"{what[0].upper() + what[1:]} must be {verb} {unit(total)} in total: "
                 f"{unit(first['relaxation_gbp_m'])} in {first['year']}")
         if len(g) > 1:
-            trend = "falling" if last["relaxation_gbp_m"] < first["relaxation_gbp_m"] else "rising"
-            text += f", {trend} to {unit(last['relaxation_gbp_m'])} in {last['year']}"
+            a, b = first["relaxation_gbp_m"], last["relaxation_gbp_m"]
+            if unit(a) == unit(b):  # equal as printed: not "rising to" the same figure
+                text += f", the same in {last['year']}"
+            else:
+                text += f", {'falling' if b < a else 'rising'} to {unit(b)} in {last['year']}"
             if peak["year"] not in (first["year"], last["year"]):
                 text += f" (largest {unit(peak['relaxation_gbp_m'])} in {peak['year']})"
         out.append(text + f" [{len(g)} year(s)]")

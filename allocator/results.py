@@ -35,10 +35,11 @@ class Result:
     >>> result = solve(load_instance(tiny_instance_path()))
     >>> result.ok, result.objective_unit
     (True, 'priority points (unitless weights)')
-    >>> sorted(result.tables)
-    ['allocations', 'departments', 'fiscal', 'missions', 'shadow_prices']
+    >>> sorted(result.tables)  # doctest: +NORMALIZE_WHITESPACE
+    ['allocations', 'departments', 'fiscal', 'marginal_bcr', 'metrics', 'missions',
+     'shadow_prices', 'value_departments', 'value_programmes']
     >>> folder = result.write(tempfile.mkdtemp() + "/run")
-    >>> sorted(p.name for p in folder.iterdir())[:3]
+    >>> sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))[:3]
     ['allocations.csv', 'datapackage.json', 'departments.csv']
     """
 

@@ -20,7 +20,18 @@ def test_optimal_plan_passes_every_test_with_zero_gap(name):
     inst = load_instance(INSTANCES / name)
     res = solve(inst)
     a = appraise(inst, res.allocations)
-    assert a.passed, [t.summary for t in a.tests]
+    # issue 10 §5: the engine's own optimum passes every RULE-based test
+    rules = [t for t in a.tests if t.name != "mission_critical"]
+    assert {t.name for t in rules} == {"affordability", "ten_year", "pie_protection", "deliverability"}
+    assert all(t.passed for t in rules), [t.summary for t in rules if not t.passed]
+    mc = a.test("mission_critical")
+    if name == "tiny":
+        assert mc.passed and a.passed
+    else:
+        # a finding, not a bug: on the current default the optimum's health metric ends the
+        # horizon 0.0117 years below the pressure-grown counterfactual (2035-36), so mission
+        # critical honestly fails on health alone
+        assert not mc.passed and mc.figures["worse_at_end_of_horizon"] == ["health"]
     assert a.gap == pytest.approx(0.0, abs=1e-6 * abs(res.objective))
     assert a.mission_value == pytest.approx(res.objective, rel=1e-9)
     assert a.value_in_horizon == pytest.approx(res.objective_in_horizon, rel=1e-9)
@@ -164,27 +175,34 @@ def test_random_plans_value_and_gap(spends):
 
 
 def test_an_optimum_that_leaves_settlement_unspent_passes(uk_dir):
-    """Every department's real-terms floor at 1.0: some departments' programmes cannot absorb
-    their floor (caps and ramps), so the optimum sets limits above spend. The appraisal gives
-    the plan those settlements (the least that meet every rule) and it passes, with the
-    unspent amounts noted; before, it took settlements = spend and found 61 breaches."""
+    """A real-terms floor of 1.0 on every department that has none: some of them (DWP, HMRC,
+    SMALL, RES) cannot absorb it (caps and ramps), so the optimum sets limits above spend. The
+    appraisal gives the plan those settlements (the least that meet every rule) and it passes
+    every rule-based test, with the unspent amounts noted; taking settlements = spend would
+    breach the floors. (Floors of 1.0 on every department, as before, are now infeasible
+    against the SR2025 settled totals.)"""
     from allocator.schema import Instance
 
     data = load_instance(uk_dir).model_dump()
+    raised = [d["id"] for d in data["departments"] if d["real_floor"] == 0]
     for d in data["departments"]:
-        d["real_floor"] = 1.0
+        if d["real_floor"] == 0:
+            d["real_floor"] = 1.0
     inst = Instance.model_validate(data)
     res = solve(inst)
     assert res.status == "optimal"
-    dep = res.departments
-    unspent = (dep["rdel_gbp_m"] + dep["cdel_gbp_m"] - dep["rdel_spend_gbp_m"] - dep["cdel_spend_gbp_m"])
-    assert unspent.sum() > 20_000  # £22.2bn of limits above spend over the horizon
+    dep = res.departments.assign(unspent=lambda d: d["rdel_gbp_m"] + d["cdel_gbp_m"]
+                                 - d["rdel_spend_gbp_m"] - d["cdel_spend_gbp_m"])
+    by_dept = dep.groupby("department")["unspent"].sum()
+    assert by_dept["DWP"] == pytest.approx(388.3, abs=0.5)  # measured: £388.3m over the horizon
+    assert "DWP" in raised
     a = appraise(inst, res.allocations)
-    assert a.passed, [t.summary for t in a.tests if not t.passed]
+    assert all(t.passed for t in a.tests if t.name != "mission_critical"), \
+        [t.summary for t in a.tests if not t.passed]
     assert a.violations.empty
     assert a.gap == pytest.approx(0.0, abs=1e-6 * abs(res.objective))
-    fcdo = [n for n in a.notes if n.startswith("FCDO:")]
-    assert fcdo and "left unspent" in fcdo[0]
+    dwp = [n for n in a.notes if n.startswith("DWP:")]
+    assert dwp and "left unspent" in dwp[0] and "388.3" in dwp[0]
 
 
 def test_a_floor_no_settlement_can_meet_is_still_a_breach(uk_dir):
@@ -200,5 +218,10 @@ def test_a_floor_no_settlement_can_meet_is_still_a_breach(uk_dir):
         d["real_floor"] = 1.3
     a = appraise(Instance.model_validate(data), res.allocations, optimise=False)
     assert not a.test("affordability").passed
-    assert set(a.violations["constraint"]) == {"department_real_floor"}
+    # the fallback settlements equal spend, so MOD's committed path in 2029-30 (which the
+    # optimum meets with £674m of CDEL limit above spend) is also named; everything else is a floor
+    v = a.violations
+    assert set(v["constraint"]) == {"department_real_floor", "committed_path"}
+    assert v.loc[v.constraint == "committed_path", ["subject", "year"]].values.tolist() == [["MOD", "2029-30"]]
+    assert (v.constraint == "department_real_floor").sum() > 10
     assert not any("left unspent" in n for n in a.notes)

@@ -184,12 +184,19 @@ def test_in_year_cuts_spare_pie_and_respect_floors(uk):
     # grant (the cut-spared departments would include every department with a mission programme)
     uk = uk.model_copy(deep=True)
     uk.settings.constraints.barnett = False
+    g = np.where(np.arange(10) == 4, -0.06, 0.0)  # a deep recession in 2030-31, mid-settlement
+    # on the current default the optimum's Mission Fund sits at its maximum share of DEL in
+    # 2030-31, so any in-year DEL cut would take it over that share: no cut is made and the
+    # shortfall stays a stability breach (measured: cuts 0)
+    held = CycleSimulator(uk, uncertainty_settings(uk))
+    assert held.run(_path(held.T, g=g), Regime(5, triggers=False))["in_year_cuts_gbp_m"] == 0.0
+    # without the Mission Fund rule the cut goes ahead (measured £3,629.5m over the path)
+    uk.settings.constraints.mission_fund = False
     us = uncertainty_settings(uk)
     sim = CycleSimulator(uk, us)
     T = sim.T
-    g = np.where(np.arange(T) == 4, -0.06, 0.0)  # a deep recession in 2030-31, mid-settlement
     rec = sim.run(_path(T, g=g), Regime(5, triggers=False))
-    assert rec["in_year_cuts_gbp_m"] > 0
+    assert rec["in_year_cuts_gbp_m"] == pytest.approx(3629.5, abs=1.0)
     x = sim.last_x
     plan0 = sim._plan0[Regime(5, triggers=False)]
     q0 = (sim.e.q @ plan0).reshape(sim.md.P, T)
