@@ -14,13 +14,14 @@ instance's unit (``spend_gbp_m`` → ``spend_gbp_bn``). With f = £m per instanc
     growth rates                                  unchanged (ratios)
     comprehensive_metrics[].terms[].per_gbp_m    = per_unit / f  (metric units per money)
 
-and back: objective / k, shadow prices · f / k, with k = f when the objective is money
+and back: objective / k, shadow prices (and their signed ``value_if_raised``) · f / k, with k = f when the objective is money
 (monetised weights, or target mode, whose objective is minus cash spend) and k = 1 when it
 is points (priority weights); mission values (``discounted_value``) / k_v with k_v = f for
 monetised weights and 1 for priority weights, in either mode.
 
 Edges. Loading is the only place an instance unit enters (``to_gbp_m``); the edges that
-leave it are :func:`result_to_unit` (solve's :class:`Result` and the tables it writes),
+leave it are :func:`result_to_unit` (solve's :class:`Result`, the tables it writes and
+summary.json's ``net_value`` block, whose money keys are renamed like the columns),
 :func:`tables_to_gbp_m` / :func:`summary_to_gbp_m` (reading a results folder back, so
 report, diff, plots and verify work in £m whatever the unit) and the labels
 (:func:`objective_unit_label`).
@@ -43,8 +44,8 @@ from allocator.schema import Instance
 
 UNIT_FACTORS = {"gbp_m": 1.0, "gbp_bn": 1000.0, "gbp": 1e-6}
 UNIT_LABELS = {"gbp_m": "£m", "gbp_bn": "£bn", "gbp": "£"}
-RATIO_FIELDS = {"ame_saving_per_gbp_m", "breach_penalty_per_gbp_m",
-                "saving_per_gbp_m"}  # money (or value) per money
+RATIO_FIELDS = {"ame_saving_per_gbp_m", "breach_penalty_per_gbp_m", "saving_per_gbp_m",
+                "marginal_cost_gbp_m"}  # money (or value) per money: the same in every unit
 PER_MONEY_FIELDS = {"gain_per_gbp_m", "per_gbp_m"}  # metric units per unit of money
 MONEY_SUFFIX = re.compile(r"_gbp_m$")
 
@@ -132,7 +133,7 @@ def rename_money_columns(df: pd.DataFrame, unit: str) -> pd.DataFrame:
     if unit == "gbp_m":
         return df
     return df.rename(columns={c: MONEY_SUFFIX.sub(f"_{unit}", c) for c in df.columns
-                              if MONEY_SUFFIX.search(c)})
+                              if MONEY_SUFFIX.search(c) and c not in RATIO_FIELDS})
 
 
 def gbp_m_names(df: pd.DataFrame, unit: str) -> pd.DataFrame:
@@ -176,8 +177,9 @@ def tables_to_gbp_m(tables: dict, unit: str, weights_kind: str,
         if name == "missions" and "discounted_value" in df:
             df["discounted_value"] = df["discounted_value"].astype(float) * kv
         if name == "shadow_prices":
-            if "shadow_price" in df:
-                df["shadow_price"] = df["shadow_price"].astype(float) * k / f
+            for c in ("shadow_price", "value_if_raised"):
+                if c in df:
+                    df[c] = df[c].astype(float) * k / f
             if "slack" in df:
                 df["slack"] = df["slack"].astype(float) * f
         out[name] = df
@@ -203,10 +205,30 @@ def summary_to_gbp_m(summary: dict) -> dict:
     sol = s.get("solver")
     if isinstance(sol, dict) and isinstance(sol.get("best_bound"), (int, float)):
         s["solver"] = dict(sol, best_bound=sol["best_bound"] * k)
+    if isinstance(s.get("net_value"), dict):
+        s["net_value"] = net_value_to_unit(s["net_value"], unit, "gbp_m")
     s["money_unit_written"] = unit
     s["money_unit"] = "gbp_m"
     s["objective_unit"] = objective_unit_label("gbp_m", wk, ok)
     return s
+
+
+def net_value_to_unit(nv: dict, src: str, dst: str) -> dict:
+    """summary.json's ``net_value`` block from unit ``src`` to ``dst``: every ``*_<unit>``
+    figure (benefit, extra cost, NPV) · f_src / f_dst and renamed; BCRs, marginal BCRs and the
+    cost of public funds are ratios, unchanged; the basis names the unit."""
+    if src == dst:
+        return dict(nv)
+    r = unit_factor(src) / unit_factor(dst)
+    out = {}
+    for key, v in nv.items():
+        if key.endswith(f"_{src}") and key not in RATIO_FIELDS:
+            key = key[: -len(src) - 1] + f"_{dst}"
+            v = v * r if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        elif key == "basis" and isinstance(v, str):
+            v = v.replace(UNIT_LABELS[src], UNIT_LABELS[dst])
+        out[key] = v
+    return out
 
 
 def result_to_unit(res, unit: str) -> None:
@@ -241,6 +263,8 @@ def result_to_unit(res, unit: str) -> None:
         if "slack" in b:
             b["slack"] = b["slack"] / f
         res.binding = b
+    if getattr(res, "net_value", None) is not None:
+        res.net_value = net_value_to_unit(res.net_value, "gbp_m", unit)
     sol = res.provenance.get("solver", {})
     if sol.get("best_bound") is not None:
         sol["best_bound"] = sol["best_bound"] / k

@@ -15,14 +15,17 @@ matches, else the installed shipped instance with that hash), and
    also recomputes the objective from the allocations and compares it with the summary;
 3. rebuilds the plan's LP point from ``allocations.csv`` (spend) and ``departments.csv``
    (settlement limits) and recomputes every table the engine derives from it
-   (allocations, departments, missions, fiscal, and the activity columns of
-   shadow_prices): any value that differs from the saved one by more than the rounding
+   (allocations, departments, missions, metrics, fiscal, value_programmes,
+   value_departments, the activity columns of shadow_prices and the marginal costs of
+   marginal_bcr), checks shadow_prices' helps/value_if_raised/shadow_price against each
+   other and summary.json's net_value block against the plan's: any value that differs from the saved one by more than the rounding
    allowance is named by file, row and column;
 4. re-solves the instance (HiGHS, its own settings) and checks the summary's status and
    objective: "optimal" must equal the optimum (relative 1e-6); "infeasible"/"unbounded"
    must be what the solve finds, with no plan tables; a limit-stopped plan must not beat
    the optimum; and, when the results came from the same HiGHS version, the shadow prices
-   must be the re-solve's.
+   (shadow_price and the signed value_if_raised) and marginal_bcr.csv must be the
+   re-solve's.
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ import pandas as pd
 from allocator.checker import CheckReport, check_plan
 from allocator.errors import AllocatorError
 from allocator.io import instance_sha256, load_instance
-from allocator.numerics import (objective_factor, objective_unit_label, table_from_unit, to_gbp_m,
-                                unit_factor)
+from allocator.numerics import (objective_factor, objective_unit_label, summary_to_gbp_m,
+                                table_from_unit, tables_to_gbp_m, to_gbp_m, unit_factor)
 from allocator.results import TABLE_FILES
 
 TABLES_NEEDED = ("allocations", "departments", "fiscal")
@@ -298,44 +301,148 @@ def recompute_tables(folder: Path, inst, summary: dict, ref) -> list[str]:
     model = build_allocation_model(to_gbp_m(inst))
     x = _plan_point(model, saved["allocations"], saved["departments"])
     act = model.lp.A @ x
+    from allocator.value import net_value
+
+    nv = net_value(model, x)
     fresh = {"allocations": T.allocations(model, x), "departments": T.departments(model, x),
-             "missions": T.missions(model, x), "fiscal": T.fiscal(model, x),
-             "shadow_prices": T.shadow_prices(model, None, act)}
+             "missions": T.missions(model, x), "metrics": T.metrics(model, x),
+             "fiscal": T.fiscal(model, x), "shadow_prices": T.shadow_prices(model, None, act),
+             "value_programmes": nv.programmes, "value_departments": nv.departments,
+             "marginal_bcr": _marginal_costs(model, nv.cost_of_public_funds)}
     f = unit_factor(inst.settings.money_unit)
     n_alloc = max(1, len(saved["allocations"]))
     problems = []
     for name, new in fresh.items():
         if name not in saved:
-            if name == "shadow_prices":
-                problems.append("shadow_prices.csv is missing")
+            if name in ("shadow_prices", "value_programmes", "value_departments") or \
+                    (name == "metrics" and len(new)):
+                problems.append(f"{name}.csv is missing")
             continue
         old = saved[name]
         atol = 5e-7 * f * n_alloc + 1e-6
-        skip = {"shadow_price", "binding"} if name == "shadow_prices" else set()
+        skip = DUAL_COLUMNS.get(name, set())
         problems += compare_table(f"{name}.csv", old, new, atol=atol, skip=skip)
         if name == "shadow_prices" and len(old) == len(new) and "binding" in old:
             problems += _check_binding(old, new, model, atol)
+        if name.startswith("value_") and len(old) == len(new) and "bcr" in old:
+            problems += _check_bcr(f"{name}.csv", old, new, nv.cost_of_public_funds, atol)
+    if "shadow_prices" in saved:
+        problems += _check_signs(saved["shadow_prices"])
+    problems += _check_net_value(summary_to_gbp_m(summary).get("net_value"), nv,
+                                 5e-7 * f * n_alloc + 1e-6)
     # shadow prices: the re-solve's duals, when the same HiGHS produced the results
     sol = summary.get("solver") or {}
     rs = ref.provenance.get("solver", {})
     if ("shadow_prices" in saved and ref.status == "optimal" and sol.get("name") == rs.get("name")
             and sol.get("version") == rs.get("version") and summary.get("status") == "optimal"):
-        from allocator.numerics import tables_to_gbp_m
-
         mine = tables_to_gbp_m({"shadow_prices": ref.tables["shadow_prices"]}, inst.settings.money_unit,
                                inst.settings.weights.kind, inst.settings.objective.kind)["shadow_prices"]
-        a = pd.to_numeric(saved["shadow_prices"]["shadow_price"], errors="coerce").to_numpy()
-        b = mine["shadow_price"].to_numpy()
-        if len(a) != len(b):
-            problems.append(f"shadow_prices.csv: {len(a)} rows, the re-solve gives {len(b)}")
-        else:
+        for c in ("shadow_price", "value_if_raised"):
+            if c not in saved["shadow_prices"] or c not in mine:
+                continue
+            a = pd.to_numeric(saved["shadow_prices"][c], errors="coerce").to_numpy()
+            b = mine[c].to_numpy(dtype=float)
+            if len(a) != len(b):
+                problems.append(f"shadow_prices.csv: {len(a)} rows, the re-solve gives {len(b)}")
+                break
             bad = np.flatnonzero(~(np.abs(a - b) <= 1e-6 * np.maximum(1.0, np.abs(b))))
             for i in bad[:10]:
-                problems.append(f"shadow_prices.csv: row {i + 2}, column 'shadow_price': saved "
+                problems.append(f"shadow_prices.csv: row {i + 2}, column '{c}': saved "
                                 f"{a[i]!r}, the re-solve gives {b[i]:.9g}")
             if len(bad) > 10:
-                problems.append(f"shadow_prices.csv: ... and {len(bad) - 10} more shadow prices differ")
+                problems.append(f"shadow_prices.csv: ... and {len(bad) - 10} more values of "
+                                f"'{c}' differ")
+        if "marginal_bcr" in saved and "marginal_bcr" in ref.tables:
+            mb = tables_to_gbp_m({"marginal_bcr": ref.tables["marginal_bcr"]},
+                                 inst.settings.money_unit, inst.settings.weights.kind,
+                                 inst.settings.objective.kind)["marginal_bcr"]
+            problems += compare_table("marginal_bcr.csv", saved["marginal_bcr"], mb,
+                                      atol=1e-6, rtol=1e-6)
     return problems
+
+
+#: columns that come from the LP duals: checked against the re-solve (same HiGHS), not
+#: recomputed from the plan
+DUAL_COLUMNS = {"shadow_prices": {"shadow_price", "value_if_raised", "helps", "binding"},
+                "marginal_bcr": {"shadow_price", "marginal_bcr"},
+                "value_programmes": {"bcr"}, "value_departments": {"bcr"}}
+
+
+def _marginal_costs(model, lam: float) -> pd.DataFrame:
+    """marginal_bcr.csv's plan-independent columns (year, category, constraint and the
+    marginal cost λ·δ^S_t/π_t of £1m): the table with every row's price set to 0."""
+    import numpy as np
+
+    from allocator.value import marginal_bcr
+
+    return marginal_bcr(model, np.zeros(model.lp.m), lam)
+
+
+def _check_signs(sp: pd.DataFrame) -> list[str]:
+    """shadow_prices.csv within itself: shadow_price = |value_if_raised| and helps names the
+    sign ("raising" when positive, "lowering" when negative, empty when 0)."""
+    import numpy as np
+
+    if not {"shadow_price", "value_if_raised", "helps"} <= set(sp.columns):
+        return []
+    y = pd.to_numeric(sp["value_if_raised"], errors="coerce").to_numpy(dtype=float)
+    p = pd.to_numeric(sp["shadow_price"], errors="coerce").to_numpy(dtype=float)
+    want = np.where(y > 0, "raising", np.where(y < 0, "lowering", ""))
+    helps = np.array([_text(v) for v in sp["helps"]], dtype=object)
+    out = []
+    for i in np.flatnonzero(helps != want)[:5]:
+        out.append(f"shadow_prices.csv: row {i + 2}, column 'helps': saved {helps[i]!r}, but "
+                   f"value_if_raised {y[i]:.9g} says {want[i]!r}")
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~(np.abs(p - np.abs(y)) <= 1e-6 * np.maximum(1.0, np.abs(y))))
+    for i in bad[:5]:
+        out.append(f"shadow_prices.csv: row {i + 2}, column 'shadow_price': saved {p[i]!r}, not "
+                   f"|value_if_raised| = {abs(y[i]):.9g}")
+    return out
+
+
+def _check_bcr(file: str, old: pd.DataFrame, new: pd.DataFrame, lam: float,
+               atol: float) -> list[str]:
+    """A BCR B/(λC) against the recomputed one where the recomputed extra cost C is clearly
+    positive (the allowance on B and C moves the ratio by at most (atol/|B| + atol/C)·|BCR|),
+    empty where C is clearly negative (no extra cost), and either within the rounding
+    allowance of 0 (C may round to either side of 'no extra cost')."""
+    import numpy as np
+
+    b = pd.to_numeric(new["benefit_gbp_m"], errors="coerce").to_numpy(dtype=float)
+    c = pd.to_numeric(new["extra_cost_gbp_m"], errors="coerce").to_numpy(dtype=float) * lam
+    want = pd.to_numeric(new["bcr"], errors="coerce").to_numpy(dtype=float)
+    got = pd.to_numeric(old["bcr"], errors="coerce").to_numpy(dtype=float)
+    margin = 10 * atol * max(lam, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tol = 1e-6 + 2 * np.abs(want) * (atol / np.maximum(np.abs(b), atol) + atol * lam / c)
+        ok = np.where(c > margin, np.abs(got - want) <= tol,  # a ratio: the recomputed one
+                      np.where(c < -margin, np.isnan(got), True))  # clearly no extra cost: none
+    bad = np.flatnonzero(~ok)
+    out = [f"{file}: row {i + 2}, column 'bcr': saved {got[i]!r}, recomputed {want[i]:.9g}"
+           for i in bad[:5]]
+    if len(bad) > 5:
+        out.append(f"{file}: column 'bcr': ... and {len(bad) - 5} more values differ")
+    return out
+
+
+def _check_net_value(told, nv, atol: float) -> list[str]:
+    """summary.json's net_value block (in £m) against the plan's benefit, extra cost, NPV and
+    BCR recomputed (allocator/value.py)."""
+    if not isinstance(told, dict):
+        return []
+    want = nv.summary()
+    out = []
+    for key in ("benefit_gbp_m", "extra_cost_gbp_m", "npv_gbp_m", "bcr"):
+        a, b = told.get(key), want.get(key)
+        if b is None or a is None:
+            if (a is None) != (b is None):
+                out.append(f"summary.json: net_value.{key} is {a!r}; the plan gives {b!r}")
+            continue
+        tol = (1e-6 if key == "bcr" else atol) + 1e-9 * abs(b)
+        if not isinstance(a, (int, float)) or abs(a - b) > tol:
+            out.append(f"summary.json: net_value.{key} is {a!r}; the plan gives {b:.9g}")
+    return out
 
 
 def _check_binding(old: pd.DataFrame, new: pd.DataFrame, model, atol: float) -> list[str]:

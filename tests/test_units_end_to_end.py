@@ -23,7 +23,7 @@ from allocator.numerics import table_from_unit, unit_factor
 CLI = [sys.executable, "-m", "allocator"]
 UNITS = ("gbp_m", "gbp_bn", "gbp")
 LABEL = {"gbp_m": "£m", "gbp_bn": "£bn", "gbp": "£"}
-UK_OBJECTIVE_GBP_M = 614059.4617  # summary.json's objective on the default instance (£m-equivalent)
+UK_OBJECTIVE_GBP_M = 209861.407612212  # summary.json's objective on the default instance (£m-equivalent)
 
 
 def run(*args, timeout=600):
@@ -85,13 +85,20 @@ def test_validate_template_export_work_in_every_unit(uk_units, tmp_path):
 @pytest.mark.slow
 def test_report_diff_appraise_verify_work_in_every_unit(uk_units, tmp_path):
     ref_dir = uk_units["gbp_m"][1]
+    ref_npv = uk_units["gbp_m"][2]["net_value"]["npv_gbp_m"]
+    for u, (_, _, summary) in uk_units.items():  # summary.json's net value in the folder's unit
+        assert summary["net_value"][f"npv_{u}"] * unit_factor(u) == pytest.approx(ref_npv, rel=1e-8)
+        assert summary["net_value"]["bcr"] == pytest.approx(uk_units["gbp_m"][2]["net_value"]["bcr"],
+                                                            rel=1e-8)
+        assert f"real {LABEL[u]} at the price base" in summary["net_value"]["basis"]
+    assert ref_npv == pytest.approx(130539.34, abs=0.1)  # README: NPV £130.5bn on the default
     for u, (inst_dir, res, _) in uk_units.items():
         # report: the headline objective in £m whatever the unit the files are in
         html = tmp_path / f"{u}.html"
         p = run("report", res, "--out", html, "--json")
         assert p.returncode == 0, p.stderr
         text = html.read_text()
-        assert "614,059" in text and "£m-equivalent" in text
+        assert "209,861" in text and "£m-equivalent" in text
         assert f"results files in {u}; shown here in £m" in text
         # diff against the £m run: the same plan, so no change anywhere
         dd = tmp_path / f"diff_{u}"
@@ -101,12 +108,20 @@ def test_report_diff_appraise_verify_work_in_every_unit(uk_units, tmp_path):
         changes = [abs(r["change_gbp_m"]) for r in dj["departments"]]
         assert max(changes) < 0.01  # £bn files hold 6 decimals: £500 per value at most
         assert len(changes) >= 10
-        # appraise: solve's own allocations.csv (spend_gbp_bn / spend_gbp columns) passes every test
+        # appraise: solve's own allocations.csv (spend_gbp_bn / spend_gbp columns) breaks no
+        # rule and gets the same verdict on every test in every unit (the merged default's
+        # optimum leaves health below baseline in 2035-36, so the mission test fails: exit 4)
         p = run("appraise", inst_dir, res / "allocations.csv", "--json")
-        assert p.returncode == 0, p.stdout + p.stderr
+        assert p.returncode in (0, 4), p.stdout + p.stderr
         aj = json.loads(p.stdout)
-        assert aj["passed"] and aj["violations"] == []
-        # (the £bn file's 6 decimals move the value by about 0.02 of 614,059)
+        assert p.returncode == (0 if aj["passed"] else 4)
+        verdicts = {t["name"]: t["passed"] for t in aj["tests"]}
+        assert aj["violations"] == [] and verdicts["affordability"] and verdicts["deliverability"]
+        if u == "gbp_m":
+            ref_verdicts = verdicts
+        assert verdicts == ref_verdicts
+        assert aj["net_value"]["npv_gbp_m"] == pytest.approx(ref_npv, rel=1e-6)
+        # (the £bn file's 6 decimals move the value by about 0.02 of 209,861)
         assert aj["plan_objective"] == pytest.approx(UK_OBJECTIVE_GBP_M, rel=1e-6)
         assert abs(aj["gap_to_optimal"]) < 1e-6 * UK_OBJECTIVE_GBP_M
         assert aj["objective_unit"] == "£m-equivalent (monetised weights)"

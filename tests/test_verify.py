@@ -113,6 +113,12 @@ def _edit_cell(folder, table, column, row, change):
     ("shadow_prices", "slack", 10, lambda v: str(float(v) + 7.0), "shadow_prices.csv: row 12, column 'slack'"),
     ("shadow_prices", "shadow_price", 0, lambda v: str(float(v) + 0.25), "shadow_prices.csv: row 2, column 'shadow_price'"),
     ("allocations", "category", 0, lambda v: "capital" if v == "resource" else "resource", "allocations.csv: row 2, column 'category'"),
+    ("metrics", "value", 4, lambda v: str(float(v) + 0.5), "metrics.csv: row 6, column 'value'"),
+    ("value_programmes", "npv_gbp_m", 0, lambda v: str(float(v) + 1.0), "value_programmes.csv: row 2, column 'npv_gbp_m'"),
+    ("value_programmes", "bcr", 0, lambda v: "2.5", "value_programmes.csv: row 2, column 'bcr'"),
+    ("value_departments", "extra_cost_gbp_m", 1, lambda v: str(float(v) - 1.0), "value_departments.csv: row 3, column 'extra_cost_gbp_m'"),
+    ("marginal_bcr", "marginal_cost_gbp_m", 1, lambda v: "1.0", "marginal_bcr.csv: row 3, column 'marginal_cost_gbp_m'"),
+    ("marginal_bcr", "marginal_bcr", 0, lambda v: str(float(v) + 0.1), "marginal_bcr.csv: row 2, column 'marginal_bcr'"),
 ])
 def test_an_edit_to_any_table_fails_verify_naming_file_row_and_column(solved, tmp_path, table, column,
                                                                       row, change, expect):
@@ -144,6 +150,41 @@ def test_an_edit_to_the_summary_fails_verify(solved, tmp_path, field, value, exp
     rep = json.loads(p.stdout)
     assert p.returncode == 2 and not rep["ok"]
     assert any(expect in q for q in rep["problems"]), rep["problems"]
+
+
+def test_an_edit_to_the_net_value_block_fails_verify(solved, tmp_path):
+    _, out = solved
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    s = json.loads((bad / "summary.json").read_text())
+    assert s["net_value"]["npv_gbp_m"] == pytest.approx(130539.34, abs=0.1)  # README's NPV
+    s["net_value"]["npv_gbp_m"] += 10.0
+    (bad / "summary.json").write_text(json.dumps(s))
+    p = run("verify", bad, "--json")
+    rep = json.loads(p.stdout)
+    assert p.returncode == 2 and not rep["ok"]
+    assert any("net_value.npv_gbp_m" in q for q in rep["problems"]), rep["problems"]
+
+
+def test_an_edited_direction_or_signed_price_fails_verify(solved, tmp_path):
+    """helps and value_if_raised come from the duals: each is checked against the other and
+    against the re-solve."""
+    import pandas as pd
+
+    _, out = solved
+    sp = pd.read_csv(out / "shadow_prices.csv", dtype=str, keep_default_na=False)
+    i = int((sp["helps"] == "lowering").to_numpy().argmax())
+    assert sp.loc[i, "helps"] == "lowering" and float(sp.loc[i, "value_if_raised"]) < 0
+    for column, change in (("helps", lambda v: "raising"),
+                           ("value_if_raised", lambda v: str(-float(v)))):
+        bad = tmp_path / f"bad_{column}"
+        shutil.copytree(out, bad)
+        _edit_cell(bad, "shadow_prices", column, i, change)
+        rep = json.loads(run("verify", bad, "--json").stdout)
+        assert not rep["ok"]
+        assert any(f"shadow_prices.csv: row {i + 2}, column '{column}'" in q or
+                   f"shadow_prices.csv: row {i + 2}, column 'helps'" in q
+                   for q in rep["problems"]), rep["problems"]
 
 
 def test_an_infeasible_claim_is_checked_by_solving_again(solved, tmp_path):
