@@ -18,8 +18,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InstanceError, Problem
-from allocator.schema import (Department, FiscalYear, Instance, InstanceSettings, LagWeight,
-                              Programme, Segment)
+from allocator.schema import (Department, FiscalYear, GroupLimit, Instance, InstanceSettings,
+                              LagWeight, Programme, ProgrammeGroup, ProgrammeRatio, Resource,
+                              ResourceLimit, ResourceUse, Segment)
 
 #: table name -> (file name, row model, required? )
 TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
@@ -28,6 +29,12 @@ TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
     "segments": ("segments.csv", Segment, False),
     "lag_profiles": ("lags.csv", LagWeight, True),
     "fiscal": ("fiscal.csv", FiscalYear, True),
+    "resources": ("resources.csv", Resource, False),
+    "resource_limits": ("resource_limits.csv", ResourceLimit, False),
+    "resource_use": ("resource_use.csv", ResourceUse, False),
+    "groups": ("groups.csv", GroupLimit, False),
+    "group_members": ("group_members.csv", ProgrammeGroup, False),
+    "ratios": ("ratios.csv", ProgrammeRatio, False),
 }
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # bounds that keep a hostile or mistaken file from exhausting memory (clear errors instead)
@@ -271,7 +278,15 @@ def build_instance(settings: InstanceSettings, tables: dict[str, list]) -> Insta
         raise InstanceError(probs) from None
 
 
+_OPTIONAL_SINCE_RESOURCES = ("resources", "resource_limits", "resource_use", "groups",
+                             "group_members", "ratios")
+
+
 def instance_sha256(inst: Instance) -> str:
     """SHA-256 of the instance's canonical JSON: identical for equal instances however built."""
-    payload = json.dumps(inst.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    data = inst.model_dump(mode="json")
+    for key in _OPTIONAL_SINCE_RESOURCES:  # absent tables leave the hash of older instances as it was
+        if data.get(key) == []:
+            del data[key]
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()

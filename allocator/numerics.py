@@ -34,7 +34,7 @@ from allocator.schema import Instance
 UNIT_FACTORS = {"gbp_m": 1.0, "gbp_bn": 1000.0, "gbp": 1e-6}
 UNIT_LABELS = {"gbp_m": "£m", "gbp_bn": "£bn", "gbp": "£"}
 RATIO_FIELDS = {"ame_saving_per_gbp_m", "breach_penalty_per_gbp_m"}  # money (or value) per money
-PER_MONEY_FIELDS = {"gain_per_gbp_m"}  # metric units per unit of money
+PER_MONEY_FIELDS = {"gain_per_gbp_m", "use_per_gbp_m"}  # metric units per unit of money
 MONEY_SUFFIX = re.compile(r"_gbp_m$")
 
 # thresholds for the warnings

@@ -287,7 +287,8 @@ class Segment(Strict):
     mission: str
     segment: int = Field(ge=1)
     width_gbp_m: float = Field(gt=0, description="Real £m per year.")
-    gain_per_gbp_m: float = Field(ge=0, description="Metric units per real £m per year, before lag.")
+    gain_per_gbp_m: float = Field(description="Metric units per real £m per year, before lag; "
+                                  "negative where the programme harms the mission.")
 
 
 class LagWeight(Strict):
@@ -312,6 +313,66 @@ class FiscalYear(Strict):
     cdel_envelope_gbp_m: float | None = Field(None, ge=0)
 
 
+class Resource(Strict):
+    """A non-money resource programmes use (staff, officers, beds): resources.csv."""
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    unit: str = Field(min_length=1, description="Unit of the resource, e.g. 'FTE', 'officers'.")
+    limit: float = Field(ge=0, description="Limit in the first horizon year (resource units).")
+    growth_per_year: float = Field(0.0, gt=-1.0, le=10.0, description="Limit_t = limit x "
+                                   "(1 + growth_per_year)^t unless resource_limits.csv gives year t.")
+    description: str = ""
+
+
+class ResourceLimit(Strict):
+    """An explicit limit for one resource and year (resource_limits.csv); overrides the growth path."""
+
+    resource: str
+    year: FiscalYearLabel
+    limit: float = Field(ge=0)
+
+
+class ResourceUse(Strict):
+    """Use of a resource by a programme per real £m of spend (resource_use.csv)."""
+
+    programme: str
+    resource: str
+    use_per_gbp_m: float = Field(ge=0, description="Resource units used per real £m per year.")
+    description: str = ""
+
+
+class ProgrammeGroup(Strict):
+    """Membership of a programme in a group (group_members.csv)."""
+
+    group: str = Field(min_length=1)
+    programme: str
+
+
+class GroupLimit(Strict):
+    """Joint floor and/or cap on a group's total real spend (groups.csv)."""
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    floor_gbp_m: float = Field(0.0, ge=0, description="Σ real spend of members >= this every year.")
+    cap_gbp_m: float | None = Field(None, ge=0, description="Σ real spend of members <= this every year.")
+
+    @model_validator(mode="after")
+    def _floor_cap(self) -> "GroupLimit":
+        if self.cap_gbp_m is not None and self.floor_gbp_m > self.cap_gbp_m:
+            raise ValueError(f"floor_gbp_m {self.floor_gbp_m} exceeds cap_gbp_m {self.cap_gbp_m}")
+        return self
+
+
+class ProgrammeRatio(Strict):
+    """A ratio row between two programmes (ratios.csv): q[programme,t] <= ratio x q[of,t]."""
+
+    id: str = Field(min_length=1)
+    programme: str = Field(description="B: the programme that is limited.")
+    of: str = Field(description="A: the programme B's spend is measured against.")
+    ratio: float = Field(ge=0, description="k in q[B,t] <= k q[A,t] (real £m per real £m).")
+
+
 
 class Instance(Strict):
     """A whole instance: settings plus tables. Validated for cross-references on construction."""
@@ -322,6 +383,12 @@ class Instance(Strict):
     segments: list[Segment] = Field(default_factory=list)
     lag_profiles: list[LagWeight] = Field(min_length=1)
     fiscal: list[FiscalYear] = Field(min_length=1)
+    resources: list[Resource] = Field(default_factory=list)
+    resource_limits: list[ResourceLimit] = Field(default_factory=list)
+    resource_use: list[ResourceUse] = Field(default_factory=list)
+    groups: list[GroupLimit] = Field(default_factory=list)
+    group_members: list[ProgrammeGroup] = Field(default_factory=list)
+    ratios: list[ProgrammeRatio] = Field(default_factory=list)
 
     @property
     def years(self) -> list[str]:
