@@ -28,7 +28,7 @@ TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
     "programmes": ("programmes.csv", Programme, True),
     "segments": ("segments.csv", Segment, False),
     "lag_profiles": ("lags.csv", LagWeight, True),
-    "fiscal": ("fiscal.csv", FiscalYear, True),
+    "fiscal": ("fiscal.csv", FiscalYear, True),  # optional in budget mode
     "resources": ("resources.csv", Resource, False),
     "resource_limits": ("resource_limits.csv", ResourceLimit, False),
     "resource_use": ("resource_use.csv", ResourceUse, False),
@@ -251,7 +251,7 @@ def load_instance(path: str | Path) -> Instance:
     for key, (file, model, required) in TABLES.items():
         p = _safe_child(folder, file)
         if not p.is_file():
-            if required:
+            if required and not (key == "fiscal" and settings is not None and settings.mode == "budget"):
                 problems.append(Problem(file, "file", str(folder), "required table not found"))
             tables[key] = []
             continue
@@ -288,5 +288,8 @@ def instance_sha256(inst: Instance) -> str:
     for key in _OPTIONAL_SINCE_RESOURCES:  # absent tables leave the hash of older instances as it was
         if data.get(key) == []:
             del data[key]
+    for key in ("currency", "budget"):  # likewise the settings added for budget mode
+        if data["settings"].get(key) is None:
+            data["settings"].pop(key, None)
     payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()

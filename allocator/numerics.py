@@ -124,6 +124,15 @@ def table_from_unit(df: pd.DataFrame, unit: str) -> pd.DataFrame:
     return df.rename(columns={c: c[: -len(unit) - 1] + "_gbp_m" for c in cols})
 
 
+def _row_money_factor(df: pd.DataFrame, f: float) -> np.ndarray:
+    """f for rows of money families (and user constraints), 1 for rows in resource or metric units."""
+    from allocator.models.constraints import row_families
+
+    rf = row_families()
+    return np.array([1.0 if n in rf and rf[n].unit in ("resource units", "metric units") else f
+                     for n in df["constraint"]], dtype=float)
+
+
 def result_to_unit(res, unit: str) -> None:
     """Convert a :class:`Result` solved in £m to the instance's money unit, in place."""
     if unit == "gbp_m":
@@ -141,16 +150,18 @@ def result_to_unit(res, unit: str) -> None:
                 df[c] = df[c] / f
         if name == "missions" and "discounted_value" in df:
             df["discounted_value"] = df["discounted_value"] / k
-        if name == "shadow_prices":
-            df["shadow_price"] = df["shadow_price"] * f / k
-            df["slack"] = df["slack"] / f
+        if name == "shadow_prices":  # rows in resource or metric units are not money
+            fm = _row_money_factor(df, f)
+            df["shadow_price"] = df["shadow_price"] * fm / k
+            df["slack"] = df["slack"] / fm
         res.tables[name] = rename_money_columns(df, unit)
     if res.binding is not None:
         b = res.binding.copy()
+        fm = _row_money_factor(b, f) if "constraint" in b else f
         if "shadow_price" in b:
-            b["shadow_price"] = b["shadow_price"] * f / k
+            b["shadow_price"] = b["shadow_price"] * fm / k
         if "slack" in b:
-            b["slack"] = b["slack"] / f
+            b["slack"] = b["slack"] / fm
         res.binding = b
     sol = res.provenance.get("solver", {})
     if sol.get("best_bound") is not None:

@@ -241,9 +241,10 @@ def build_html(run, progress=None) -> str:
         parts.append(_table(mt, num_cols=[c for c in mt.columns if c not in ("mission", "metric")],
                             digits=3, id_="missions"))
         parts.append(f"<p class=\"sub\">Value columns in {_e(unit)}, discounted.</p>")
-        parts.append("<h2>Fiscal headroom (cash £m; below zero = breach)</h2>")
-        h = headroom_frame(run.tables["fiscal"])
-        parts.append(_table(h, num_cols=list(h.columns[1:]), digits=0, id_="headroom"))
+        if run.summary.get("mode") != "budget":  # budget mode: no UK fiscal framework
+            parts.append("<h2>Fiscal headroom (cash £m; below zero = breach)</h2>")
+            h = headroom_frame(run.tables["fiscal"])
+            parts.append(_table(h, num_cols=list(h.columns[1:]), digits=0, id_="headroom"))
         parts.append("<h2>Binding constraints</h2>")
         b = binding_frame(run.tables["shadow_prices"])
         if len(b):

@@ -193,6 +193,18 @@ class Objective(Strict):
         return self
 
 
+class Budget(Strict):
+    """The one envelope of a budget-mode instance (family ``budget``)."""
+
+    amount_gbp_m: float = Field(ge=0, description="Σ real spend of every programme <= this in the "
+                                "first year (real, price base).")
+    growth_per_year: float = Field(0.0, gt=-1.0, le=10.0, description="B_t = amount x "
+                                   "(1 + growth_per_year)^t.")
+
+    def path(self, years: int) -> list[float]:
+        return [self.amount_gbp_m * (1.0 + self.growth_per_year) ** t for t in range(years)]
+
+
 class InstanceSettings(Strict):
     """Everything in ``instance.yaml``."""
 
@@ -204,9 +216,13 @@ class InstanceSettings(Strict):
         "gbp_m", description="Unit of every *_gbp_m figure in this instance: £ million (default), "
         "£ billion or pounds. The engine solves in £m and reports results in this unit.")
     horizon: Horizon
-    mode: Literal["envelope", "fiscal"] = Field(
+    mode: Literal["envelope", "fiscal", "budget"] = Field(
         "envelope", description="envelope: total DEL <= fixed envelopes; fiscal: no envelope, "
-        "the fiscal rules bind.")
+        "the fiscal rules bind; budget: one budget (section `budget`), no UK fiscal framework "
+        "(fiscal.csv and fiscal_rules optional).")
+    currency: str | None = Field(None, max_length=8, description="Currency label for reports "
+                                 "(default '£'); the money unit's scale is set by money_unit.")
+    budget: Budget | None = Field(None, description="The one envelope of a budget-mode instance.")
     discounting: Discounting = Field(default_factory=Discounting)
     weights: Weights = Field(default_factory=Weights)
     missions: list[Mission] = Field(min_length=1)
@@ -225,6 +241,21 @@ class InstanceSettings(Strict):
     # and validated by those capabilities' own schemas.
     uncertainty: dict | None = None
     sensitivity: dict | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _neutral_fiscal_rules(cls, data):
+        """Budget mode needs no fiscal rules: a neutral set (no target years, no welfare cap)."""
+        if isinstance(data, dict) and data.get("mode") == "budget" and data.get("fiscal_rules") is None:
+            data = dict(data, fiscal_rules={"psnfl_initial_gbp_m": 0.0, "gdp_initial_gbp_m": 1.0,
+                                            "welfare_cap_years": []})
+        return data
+
+    @model_validator(mode="after")
+    def _budget_section(self) -> "InstanceSettings":
+        if self.mode == "budget" and self.budget is None:
+            raise ValueError("mode 'budget' needs a budget section (budget.amount_gbp_m)")
+        return self
 
     @model_validator(mode="after")
     def _target_references(self) -> "InstanceSettings":
@@ -347,6 +378,8 @@ class ProgrammeGroup(Strict):
 
     group: str = Field(min_length=1)
     programme: str
+    weight: float = Field(1.0, gt=0, description="w in Σ_p w q[p,t]: the member's real spend counts "
+                          "w times (e.g. c_ref / c_p to add up coverage at different unit costs).")
 
 
 class GroupLimit(Strict):
@@ -393,6 +426,22 @@ class Instance(Strict):
     @property
     def years(self) -> list[str]:
         return self.settings.horizon.labels
+
+    @model_validator(mode="before")
+    @classmethod
+    def _neutral_fiscal_table(cls, data):
+        """Budget mode without fiscal.csv: deflator 1 and no fiscal aggregates in every year."""
+        if not isinstance(data, dict) or data.get("fiscal"):
+            return data
+        st = data.get("settings")
+        mode = st.get("mode") if isinstance(st, dict) else getattr(st, "mode", None)
+        if mode != "budget":
+            return data
+        hz = st.get("horizon") if isinstance(st, dict) else st.horizon
+        hz = Horizon.model_validate(hz) if not isinstance(hz, Horizon) else hz
+        return dict(data, fiscal=[dict(year=y, gdp_gbp_m=1.0, receipts_gbp_m=0.0,
+                                       ame_current_gbp_m=0.0, welfare_capped_gbp_m=0.0,
+                                       welfare_cap_gbp_m=0.0, deflator=1.0) for y in hz.labels])
 
     @model_validator(mode="after")
     def _cross_references(self) -> "Instance":

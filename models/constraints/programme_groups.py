@@ -1,10 +1,11 @@
 """Programme groups and ratios (families ``group_floor``, ``group_cap``, ``programme_ratio``).
 
-    Σ_{p∈G} q[p,t] >= F_G          every group G with F_G > 0, every t        (group_floor)
-    Σ_{p∈G} q[p,t] <= C_G          every group G with a cap, every t          (group_cap)
+    Σ_{p∈G} w[p,G] q[p,t] >= F_G   every group G with F_G > 0, every t        (group_floor)
+    Σ_{p∈G} w[p,G] q[p,t] <= C_G   every group G with a cap, every t          (group_cap)
     q[B,t] − k q[A,t] <= 0         every ratio (B, A, k), every t              (programme_ratio)
 
-q[p,t] real spend (price-base £m). G's members are listed in ``group_members.csv``, F_G and
+q[p,t] real spend (price-base £m). G's members and their weights w[p,G] (default 1) are listed
+in ``group_members.csv``, F_G and
 C_G in ``groups.csv`` (a joint cap on substitutes, a joint floor on a package); a ratio row
 (``ratios.csv``) keeps B at most k times A (B a complement that is useless without A).
 """
@@ -16,19 +17,20 @@ import scipy.sparse as sp
 from ..family import Family, Rows
 
 
-def members(inst) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {g.id: [] for g in inst.groups}
+def members(inst) -> dict[str, list[tuple[str, float]]]:
+    """Group id -> [(programme, weight)]."""
+    out: dict[str, list[tuple[str, float]]] = {g.id: [] for g in inst.groups}
     for m in inst.group_members:
-        out[m.group].append(m.programme)
+        out[m.group].append((m.programme, m.weight))
     return out
 
 
 def _sum_rows(md, e, progs) -> sp.csr_matrix:
-    """(T × n) matrix of Σ_{p∈progs} q[p,t]."""
+    """(T × n) matrix of Σ_{(p, w)∈progs} w q[p,t]."""
     ppos = {p: i for i, p in enumerate(md.programmes)}
     coef = np.zeros(md.P)
-    for p in progs:
-        coef[ppos[p]] += 1.0
+    for p, w in progs:
+        coef[ppos[p]] += w
     return sp.kron(sp.csr_matrix(coef[None, :]), sp.identity(md.T, format="csr"), format="csr") @ e.q
 
 
@@ -67,8 +69,8 @@ def check(c, plan) -> None:
     mem = members(inst)
     for g in inst.groups:
         for t, y in enumerate(plan.years):
-            tot = sum(plan.q[p][t] for p in mem[g.id])
-            n = sum(max(1, plan.nrows[(p, t)]) for p in mem[g.id])
+            tot = sum(w * plan.q[p][t] for p, w in mem[g.id])
+            n = sum(max(1, plan.nrows[(p, t)]) for p, _ in mem[g.id])
             if g.floor_gbp_m > 0:
                 c.ge("group_floor", y, g.id, tot, g.floor_gbp_m, abs(tot) + g.floor_gbp_m, n)
             if g.cap_gbp_m is not None:
