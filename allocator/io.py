@@ -291,5 +291,8 @@ def instance_sha256(inst: Instance) -> str:
     for key in ("currency", "budget"):  # likewise the settings added for budget mode
         if data["settings"].get(key) is None:
             data["settings"].pop(key, None)
+    for p in data.get("programmes", []):
+        if p.get("activity_unit") is None:
+            p.pop("activity_unit", None)
     payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()

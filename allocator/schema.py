@@ -295,6 +295,10 @@ class Programme(Strict):
     ame_saving_per_gbp_m: float = Field(0.0, ge=0, description="Welfare AME saved per £m spent "
                                         "above baseline, spread by the lag profile.")
     description: str = ""
+    activity_unit: str | None = Field(None, max_length=40, description="Budget mode only: the "
+                                      "programme costs no money and its amounts (*_gbp_m fields, "
+                                      "segments, resource use) are in this unit of activity; it is "
+                                      "outside the budget.")
     all_or_nothing: bool = Field(False, description="A business case decided once for the horizon: "
                                  "real spend is either the baseline or the cap every year (makes "
                                  "the model a MIP).")

@@ -124,6 +124,11 @@ def check_cross_references(inst: "Instance") -> None:
                                  f"{len(rows)} for '{m}'"))
 
     _check_resources_and_groups(inst, prog_ids, yset, p)
+    for i, prog in enumerate(inst.programmes):
+        if prog.activity_unit is not None and (s.mode != "budget" or s.money_unit != "gbp_m"):
+            p.append(Problem("programmes.csv", f"{_row(i)}, field 'activity_unit'", prog.activity_unit,
+                             "a programme measured in activity (no money) needs mode 'budget' and "
+                             "money_unit 'gbp_m' (UK rules and unit conversion count amounts as money)"))
 
     # fiscal table: each horizon year exactly once
     seen_years: Counter = Counter()

@@ -160,3 +160,37 @@ def test_uk_police_limit_binds_and_is_priced_per_officer():
     assert pol["shadow_price"] * 1e6 == pytest.approx(10_243, abs=5)  # £ per officer
     assert not r.loc[r["subject"] == "nhs_nurses", "binding"].any()
     assert res.objective == pytest.approx(613_730.08, abs=0.5)
+
+
+def test_generic_example_matches_the_independent_reference_lp():
+    from benchmarks.reference_highspy import ReferenceLP
+
+    inst = load_instance(GENERIC)
+    status, obj, _ = ReferenceLP(inst).solve()
+    assert status == "Optimal" and obj == pytest.approx(7220.0)
+
+
+def test_a_programme_that_costs_no_money_uses_only_its_resources():
+    """Volunteer outreach: measured in sessions (activity_unit), outside the budget, 2 DALYs per
+    session, 1 volunteer-day per session, 50 volunteer-days: it runs 50 sessions (+100 DALYs)
+    and the money plan is unchanged (7,220 + 100); a volunteer-day is worth 2 DALYs."""
+    inst = load_instance(GENERIC)
+    d = inst.model_dump()
+    d["programmes"].append(dict(id="outreach", name="Volunteer outreach", owners=["moh"],
+                                category="resource", baseline_gbp_m=0, cap_gbp_m=100,
+                                lag_profile="now", activity_unit="sessions"))
+    d["segments"].append(dict(programme="outreach", mission="health", segment=1, width_gbp_m=100,
+                              gain_per_gbp_m=2))
+    d["resources"].append(dict(id="volunteers", unit="volunteer-days", limit=50))
+    d["resource_use"].append(dict(programme="outreach", resource="volunteers", use_per_gbp_m=1))
+    res = solve(type(inst).model_validate(d))
+    assert res.objective == pytest.approx(7320.0) and res.provenance["feasibility_check"]["ok"]
+    q = _spend(res)
+    assert q["outreach"] == pytest.approx(50.0) and q["bednets"] == pytest.approx(26.0)
+    assert _price(res, "resource_limit", "volunteers") == pytest.approx(2.0)
+    assert _price(res, "budget") == pytest.approx(41.0)
+    # only in budget mode (UK rules would count the sessions as money)
+    d["settings"]["mode"] = "envelope"
+    with pytest.raises(InstanceError) as e:
+        type(inst).model_validate(d)
+    assert "activity_unit" in str(e.value) and "programmes.csv" in str(e.value)

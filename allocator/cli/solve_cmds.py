@@ -101,6 +101,7 @@ def _print_budget(res, unit: str) -> None:
     cur = res.provenance.get("currency", "£")
     label = UNIT_LABELS[unit].replace("£", cur)
     a = res.tables["allocations"]
+    a = a[~a["programme"].isin(res.provenance.get("activity_programmes", []))]
     col = next(c for c in a.columns if c.startswith("real_spend"))
     tot = a.groupby("year")[col].sum()
     t = Table(title=f"Budget use by year (real {label})")

@@ -1,9 +1,10 @@
 """The one budget of a budget-mode instance (family ``budget``).
 
-    Σ_p q[p,t] <= B_t = B_0 (1 + g)^t          every t, when ``budget`` is set
+    Σ_{p∉𝒫_act} q[p,t] <= B_t = B_0 (1 + g)^t      every t, when ``budget`` is set
 
 q[p,t] real spend (price-base money, £m internally); B_0 ``budget.amount_gbp_m`` and g
-``budget.growth_per_year`` (instance.yaml). It is the single envelope of instances that do not
+``budget.growth_per_year`` (instance.yaml); 𝒫_act the programmes measured in activity
+(``activity_unit`` set: they cost no money). It is the single envelope of instances that do not
 use the UK fiscal framework (``mode: budget``: no DEL envelopes, no fiscal rules).
 """
 
@@ -18,7 +19,8 @@ def add(model) -> None:
     b, md = model.instance.settings.budget, model.data
     if b is None:
         return
-    S = sp.kron(sp.csr_matrix(np.ones((1, md.P))), sp.identity(md.T, format="csr"), format="csr")
+    money = np.array([p.activity_unit is None for p in model.instance.programmes], dtype=float)
+    S = sp.kron(sp.csr_matrix(money[None, :]), sp.identity(md.T, format="csr"), format="csr")
     model.lp.add_constraints("budget", S @ model.expr.q, -np.inf, np.array(b.path(md.T)),
                              pd.DataFrame({"year": md.years, "subject": "budget"}))
 
@@ -29,7 +31,7 @@ def check(c, plan) -> None:
     if b is None:
         return
     for t, (y, lim) in enumerate(zip(plan.years, b.path(plan.T))):
-        tot = sum(plan.q[p][t] for p in plan.progs)
+        tot = sum(plan.q[p][t] for p, pr in plan.progs.items() if pr.activity_unit is None)
         n = sum(max(1, plan.nrows[(p, t)]) for p in plan.progs)
         c.le("budget", y, "budget", tot, lim, abs(tot) + lim, n)
 
