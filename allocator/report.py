@@ -230,6 +230,8 @@ def build_html(run, progress=None) -> str:
     if run.has_plan:
         parts.append("<h2>Plots</h2>")
         for name, fn in PLOTS.items():
+            if name == "fiscal_headroom" and run.summary.get("mode") == "budget":
+                continue  # no UK fiscal framework
             fig = fn(run)
             parts.append(f'<figure id="plot-{name}"><img alt="{_e(name)}" src="{_img(fig)}">'
                          f"<figcaption>{_e(PLOT_CAPTIONS.get(name, ''))}</figcaption></figure>")

@@ -194,3 +194,13 @@ def test_a_programme_that_costs_no_money_uses_only_its_resources():
     with pytest.raises(InstanceError) as e:
         type(inst).model_validate(d)
     assert "activity_unit" in str(e.value) and "programmes.csv" in str(e.value)
+
+
+def test_budget_mode_report_has_no_fiscal_headroom(tmp_path):
+    from allocator.report import build_html
+    from allocator.results_dir import from_result
+
+    res = solve(load_instance(GENERIC))
+    html = build_html(from_result(res, tmp_path))
+    assert "Fiscal headroom" not in html and "plot-fiscal_headroom" not in html
+    assert "plot-" in html  # the other plots are there
