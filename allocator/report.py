@@ -142,6 +142,13 @@ def findings(run) -> list[str]:
         r = b.iloc[0]
         out.append(f"The most valuable relaxation is {r['description']}: {_num(r['shadow_price'], 3)} "
                    f"{unit} per extra £1m.")
+    res_rows = sp[(sp["constraint"] == "resource_limit") & sp["is_binding"] & (sp["shadow_price"] > 0)]
+    for rid, g in res_rows.groupby("subject", sort=False):  # priced per unit of the resource
+        top = g.sort_values("shadow_price", ascending=False).iloc[0]
+        price = (f"£{_num(top['shadow_price'] * 1e6, 0)}" if unit.startswith("£m")
+                 else f"{_num(top['shadow_price'], 4)} {unit}")
+        out.append(f"The {rid} limit binds in {_year_ranges(list(g['year']), years)}: one more "
+                   f"{top['category']} of {rid} in {top['year']} is worth {price} of mission value.")
     m = run.tables["missions"]
     val = m.groupby("mission", sort=False)["discounted_value"].sum()
     if len(val):

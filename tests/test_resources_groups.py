@@ -162,6 +162,16 @@ def test_uk_police_limit_binds_and_is_priced_per_officer():
     assert res.objective == pytest.approx(613_730.08, abs=0.5)
 
 
+def test_report_prices_a_binding_resource_in_its_unit(tmp_path):
+    from allocator.report import findings
+    from allocator.results_dir import from_result
+
+    res = solve(load_instance(GENERIC))
+    text = " ".join(findings(from_result(res, tmp_path)))
+    assert "one more nurse-years of nurses in 2026-27 is worth 9.0000" in text
+    assert "pharmacists limit" not in text  # not binding
+
+
 def test_generic_example_matches_the_independent_reference_lp():
     from benchmarks.reference_highspy import ReferenceLP
 
