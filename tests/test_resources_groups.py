@@ -214,3 +214,21 @@ def test_budget_mode_report_has_no_fiscal_headroom(tmp_path):
     html = build_html(from_result(res, tmp_path))
     assert "Fiscal headroom" not in html and "plot-fiscal_headroom" not in html
     assert "plot-" in html  # the other plots are there
+
+
+def test_resource_use_expression_takes_user_constraints():
+    """allocator.build exposes resource use; capping pharmacist time at 30 (the plan uses 38)
+    changes the plan, and the independent check re-evaluates the user row from the tables."""
+    import allocator
+
+    m = allocator.build(GENERIC)
+    e = m.resource_use("pharmacists")
+    assert list(e.index["resource"]) == ["pharmacists"] and e.kind == "resource units"
+    base = m.solve(keep_model=True)
+    assert float(e.value(base)[0]) == pytest.approx(38.0)
+    m.add_constraint("pharmacist_cap", e <= 30, description="pharmacist time")
+    res = m.solve(keep_model=True)
+    assert res.objective < 7220 - 1 and res.provenance["feasibility_check"]["ok"]
+    assert float(e.value(res)[0]) == pytest.approx(30.0)
+    sp = res.tables["shadow_prices"]
+    assert float(sp.loc[sp["constraint"] == "pharmacist_cap", "shadow_price"].iloc[0]) > 0
