@@ -17,7 +17,8 @@ from allocator.results import Result  # noqa: E402
 from allocator.schema import Instance  # noqa: E402
 from allocator.sensitivity import analyse_triggers, stochastic_plan, sweep  # noqa: E402
 from allocator.cycles import compare_cycles  # noqa: E402
+from allocator.evidence import run_uncertainty  # noqa: E402
 
 __all__ = ["AllocatorError", "Instance", "InstanceError", "Model", "Result", "analyse_triggers", "build",
-           "compare_cycles", "default_instance_path", "instance_sha256", "load_instance", "solve",
-           "stochastic_plan", "sweep", "tiny_instance_path", "__version__"]
+           "compare_cycles", "default_instance_path", "instance_sha256", "load_instance", "run_uncertainty",
+           "solve", "stochastic_plan", "sweep", "tiny_instance_path", "__version__"]

@@ -54,9 +54,11 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
     s = inst.settings
     lp = model.lp
     res = Result(status=out.status.value, instance_name=s.name, weights_kind=s.weights.kind,
-                 message=STATUS_MESSAGES.get(out.status, out.raw_status))
+                 objective_kind=s.objective.kind, message=STATUS_MESSAGES.get(out.status, out.raw_status))
     res.timings_s = dict(timings or {})
     res.timings_s["solve"] = round(out.solve_s, 6)
+    if "second_stage" in out.extra:
+        res.timings_s["second_stage"] = out.extra["second_stage"]["seconds"]
     res.provenance = {
         "instance_sha256": instance_hash or instance_sha256(inst),
         "solver": {"name": out.solver, "version": out.solver_version, "status": out.raw_status,
@@ -65,6 +67,8 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
         "command": command_line(),
         "model_size": {"columns": lp.n, "rows": lp.m, "nonzeros": int(lp.A.nnz)},
     }
+    if "second_stage" in out.extra:
+        res.provenance["unique_plan"] = out.extra["second_stage"]
     if out.x is not None:
         x = out.x
         res.objective_in_horizon = float(lp.cost_in_horizon @ x + lp.constant_in_horizon)
@@ -75,11 +79,19 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
             "allocations": tables.allocations(model, x),
             "departments": tables.departments(model, x),
             "missions": tables.missions(model, x),
+            "metrics": tables.metrics(model, x),
             "fiscal": tables.fiscal(model, x),
             "shadow_prices": tables.shadow_prices(model, out.row_dual, act),
         }
         if out.row_dual is not None:
             res.binding = binding_summary(res.tables["shadow_prices"])
+        from allocator.value import net_value
+
+        nv = net_value(model, x, out.row_dual)
+        res.tables["value_programmes"] = nv.programmes
+        res.tables["value_departments"] = nv.departments
+        res.tables["marginal_bcr"] = nv.marginal
+        res.net_value = nv.summary()
     elif out.status == SolverStatus.INFEASIBLE and explain:
         t0 = time.perf_counter()
         res.explanation = explain_infeasibility(lp)
@@ -91,14 +103,33 @@ def result_from(model: AllocationModel, out: SolveOutput, *, explain: bool = Tru
 
 def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: float | None = None,
           explain: bool = True, keep_model: bool = False, mip_gap: float | None = None,
-          node_limit: int | None = None) -> Result:
+          node_limit: int | None = None, unique_plan: bool | None = None) -> Result:
     """Build and solve the allocation LP; return a :class:`Result`.
 
     ``instance`` may be an :class:`Instance` or a path. ``solver`` overrides the instance's
     ``solver.name`` ('highs' by default; any Pyomo solver name otherwise). ``node_limit``
     caps HiGHS's branch-and-bound nodes on a MIP (all-or-nothing business cases): unlike a
     time limit it stops at the same point on any machine; reaching it is reported as an
-    iteration limit (status ``iteration_limit``, exit code 3).
+    iteration limit (status ``iteration_limit``, exit code 3). ``unique_plan`` (default: the
+    instance's ``unique_plan.enabled``) runs the second stage that picks one plan from the
+    optimal face (:func:`unique`).
+
+    The LP (docs/formulation.md) maximises Σ_m Σ_t w_m δ_{m,t} gain_{m,t}, the discounted,
+    weighted mission gains within the horizon and after it (the 10-year test), subject to
+    every constraint family switched on in ``instance.yaml``. An infeasible instance is a
+    normal result: ``status == "infeasible"`` with ``explanation`` (the smallest relaxation).
+
+    Example (the hand-solved tiny instance, instances/tiny/README.md):
+
+    >>> from allocator import load_instance, solve, tiny_instance_path
+    >>> result = solve(load_instance(tiny_instance_path()))
+    >>> result.status, result.objective, result.objective_in_horizon, result.objective_terminal
+    ('optimal', 184.5, 177.0, 7.5)
+    >>> result.allocations.groupby("department")["spend_gbp_m"].sum().to_dict()
+    {'A': 39.0, 'B': 36.0}
+    >>> top = result.binding.iloc[0]      # the most valuable binding constraint
+    >>> top["constraint"], top["year"], float(top["shadow_price"])
+    ('settlement', '2026-27', 2.5)
     """
     timings = {}
     t0 = time.perf_counter()
@@ -110,12 +141,13 @@ def solve(instance: Instance | str, *, solver: str | None = None, time_limit_s: 
     timings["build"] = round(time.perf_counter() - t0, 6)
     return solve_model(model, solver=solver, time_limit_s=time_limit_s, explain=explain,
                        keep_model=keep_model, mip_gap=mip_gap, node_limit=node_limit,
-                       timings=timings)
+                       timings=timings, unique_plan=unique_plan)
 
 
 def solve_model(model, *, solver: str | None = None, time_limit_s: float | None = None,
                 explain: bool = True, keep_model: bool = False, mip_gap: float | None = None,
-                node_limit: int | None = None, timings: dict | None = None) -> Result:
+                node_limit: int | None = None, timings: dict | None = None,
+                unique_plan: bool | None = None) -> Result:
     """Solve a built :class:`allocator.modelling.Model` (user constraints included): the one
     path behind :func:`solve` and ``Model.solve``. Checks the plan independently, converts
     the result to the instance's money unit, and records the provenance hash of the instance
@@ -134,6 +166,8 @@ def solve_model(model, *, solver: str | None = None, time_limit_s: float | None 
     backend.load(model.lp, integrality=ints) if ints is not None else backend.load(model.lp)
     timings["load_solver"] = round(time.perf_counter() - t0, 6)
     out = backend.solve()
+    out = unique(model.allocation, backend, out, ints, unique_plan,
+                 new_backend=lambda: get_backend(name, threads=opts.threads))
     res = result_from(model.allocation, out, explain=explain, timings=timings,
                       instance_hash=model.instance_hash)
     if model.user_specs:
@@ -149,6 +183,21 @@ def solve_model(model, *, solver: str | None = None, time_limit_s: float | None 
     if keep_model:
         res.solved = Solved(model, backend, out)  # type: ignore[attr-defined]
     return res
+
+
+def unique(model: AllocationModel, backend, out: SolveOutput, integer_cols=None,
+           enabled: bool | None = None, new_backend=None) -> SolveOutput:
+    """The second stage (docs/formulation.md §4b) after an optimal first stage, unless
+    switched off (``enabled`` False, or ``unique_plan.enabled: false`` in the instance)."""
+    from allocator.unique_plan import polish
+
+    opts = model.instance.settings.unique_plan
+    if not (opts.enabled if enabled is None else enabled):
+        return out
+    ints = None if integer_cols is None else np.flatnonzero(integer_cols)
+    return polish(model, backend, out, tolerance=opts.value_tolerance,
+                  mission_fund_cost=opts.mission_fund_cost, integer_cols=ints,
+                  new_backend=new_backend)
 
 
 def check_solution(model: AllocationModel, res: Result, *, instance: Instance | None = None,

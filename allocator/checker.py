@@ -17,8 +17,13 @@ violation is listed. This module is the driver:
 - each declared constraint family then checks its own rule: ``Family.check`` in its module
   (``models/constraints/*.py``, e.g. ``programme_cap``: q[p,t] <= cap_p), then any user
   constraints of the run;
-- the objective is recomputed: Σ_m w_m Σ_t δ[m,t] Σ_p Σ_k ℓ_p[k] (R_pm(q[p,t−k]) − R_pm(b_p)),
-  R_pm the concave response (segments filled in order), δ the Green Book schedule.
+- demand pressures and invest to save inside DEL: Λ[p,t] = Π_{1<=j<=t} (1 + g[p,j])
+  (pressures.csv, 1 in the first year); avoided demand v[r,t] = Σ_s σ_sr Σ_τ ℓ_s[t−τ]
+  (q[s,τ] − b_s) (invest_to_save.csv); effective activity e[p,t] = (q[p,t] + v[p,t]) / Λ[p,t]
+  (= q without either);
+- the objective is recomputed: Σ_m w_m Σ_t θ_t δ[m,t] Σ_p Σ_k ℓ_p[k] (R_pm(e[p,t−k]) − R_pm(b_p)),
+  R_pm the concave response (segments filled in order), δ the Green Book schedule, θ_t the
+  persistence factor (1 in the horizon, (1 − fade)^(t−T+1) after it, 0 beyond terminal_years).
 
 A violation is reported when it exceeds a tolerance relative to the magnitudes involved:
 ``rtol · Σ|terms| + n_terms · rounding + atol``.
@@ -155,7 +160,10 @@ class PlanFacts:
     ``cash_total``/``pie_total`` (T,); ``sav`` (T,) AME saving and ``sav_scale``; ``N`` (T,) PSNFL
     from its definition and ``N_scale``; ``F`` fiscal columns (T,); ``pi`` deflators;
     ``nrows[(p, t)]`` allocation rows per programme-year; ``n_alloc`` rows in allocations;
-    ``gains`` mission metric gains recomputed for the objective."""
+    ``gains`` mission metric gains recomputed for the objective; ``pressure[p]`` Λ (T,) and
+    ``avoided[p]`` v (T,): effective activity is (q + v) / Λ; ``mf_owner[(d, c, t)]`` Mission
+    Fund cash by the programme's first owner; ``extra_di`` the debt-interest feedback ΔDI_t
+    (inside ``N``); ``extra_receipts`` the receipts feedback ΔR_t."""
 
     inst: Instance
     years: list
@@ -181,6 +189,11 @@ class PlanFacts:
     n_alloc: int
     tables: dict
     gains: np.ndarray  # gain[m, t] (metric units), t = 0..T−1+K, from the concave responses
+    mf_owner: dict  # Mission Fund cash by (first owner, category, t)
+    extra_di: np.ndarray  # (T,) extra debt interest ΔDI_t = ι (N_{t−1} − N^f_{t−1})
+    extra_receipts: np.ndarray  # (T,) receipts feedback ΔR_t = ρ Y_t / 100 · gain[g,t]
+    pressure: dict = None  # Λ[p] (T,) pressure index
+    avoided: dict = None  # v[p] (T,) demand avoided by invest to save inside DEL (0 off targets)
 
     @property
     def settings(self):
@@ -215,7 +228,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     F = {k: np.array([getattr(fy[y], k) if getattr(fy[y], k) is not None else np.nan for y in years],
                      dtype=float)
          for k in ("gdp_gbp_m", "receipts_gbp_m", "ame_current_gbp_m", "welfare_capped_gbp_m",
-                   "welfare_cap_gbp_m", "ame_capital_gbp_m", "depreciation_gbp_m",
+                   "welfare_cap_gbp_m", "ame_capital_gbp_m", "depreciation_gbp_m", "debt_interest_gbp_m",
                    "other_psnfl_flows_gbp_m", "rdel_envelope_gbp_m", "cdel_envelope_gbp_m")}
     for name, cols in REQUIRED.items():
         df = tables.get(name)
@@ -238,6 +251,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     dept_spend = defaultdict(float)  # (d, category, t)
     dept_pie = defaultdict(float)  # (d, t)
     mf = np.zeros((2, T))
+    mf_owner = defaultdict(float)  # Mission Fund cash by (first owner, category, t): Barnett
     for r in alloc.itertuples(index=False):
         year, prog, fund, dep = str(r.year), str(r.programme), str(r.funding), str(r.department)
         spend, real = float(r.spend_gbp_m), float(r.real_spend_gbp_m)
@@ -268,6 +282,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                        f"Mission Fund spend {spend:.6f} on a programme it may not fund "
                        "(single owner, not flagged eligible)")
             mf[cat, t] += spend
+            mf_owner[(p.owners[0], cat, t)] += spend
         else:
             c.fail("table", year, prog, f"unknown funding source '{fund}'")
     for prog in progs:
@@ -329,31 +344,74 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                     term = p.ame_saving_per_gbp_m * pi[t] * w * (q[pid][tau] - p.baseline_gbp_m)
                     sav[t] += term
                     sav_scale[t] += abs(term) + p.ame_saving_per_gbp_m * pi[t] * w * abs(q[pid][tau])
-    # N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t) + A^K_t − R_t + O_t
+    # ---------------------------------------------------------------- pressures, avoided demand
+    growth = {pid: np.zeros(T) for pid in progs}
+    for r in inst.pressures:
+        for t in range(pos[r.first_year], pos[r.last_year] + 1):
+            growth[r.programme][t] += r.growth_per_year
+    press = {pid: np.cumprod(1.0 + growth[pid]) for pid in progs}
+    avoided = {pid: np.zeros(T) for pid in progs}
+    for r in inst.invest_to_save:
+        b = progs[r.programme].baseline_gbp_m
+        for tau in range(T):
+            for k, w in lag[progs[r.programme].lag_profile].items():
+                if tau + k < T and w:
+                    avoided[r.target][tau + k] += r.saving_per_gbp_m * w * (q[r.programme][tau] - b)
+    activity = {pid: (q[pid] + avoided[pid]) / press[pid] for pid in progs}
+
+    # mission gains first (the objective's recomputation): the receipts feedback reads them
+    net_cost = 0.0
+    if s.objective.kind == "net_value":  # V − λ·C (formulation §4c), C recomputed here
+        dsc = s.discounting
+        dS = green_book_discount(dsc.rate, dsc.rate_after_30, dsc.rate_after_75, T, False)
+        extra = np.array([sum(q[pid][t] - p.baseline_gbp_m * press[pid][t] for pid, p in progs.items())
+                          for t in range(T)])  # against the counterfactual b·Λ, as the benefit
+        net_cost = s.appraisal.cost_of_public_funds * float(dS @ (extra - sav / pi))
+    _objective(c, inst, activity, T, lag, objective, objective_in_horizon, objective_terminal,
+               max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()),
+               net_cost=net_cost)
+    # ΔR_t = ρ Y_t / 100 · gain[g,t]: receipts from the growth mission's GDP gain (0 when off)
+    extra_receipts = np.zeros(T)
     fr = s.fiscal_rules
+    if fr.receipts_feedback_rate > 0 and fr.receipts_feedback_mission is not None:
+        g = [m.id for m in s.missions].index(fr.receipts_feedback_mission)
+        extra_receipts = fr.receipts_feedback_rate * F["gdp_gbp_m"] / 100.0 * c.gains[g, :T]
+    # N_t = N_{t−1} + RDEL_t + CDEL_t + (A_t − sav_t + ΔDI_t) + A^K_t − (R_t + ΔR_t) + O_t, with the
+    # debt-interest feedback ΔDI_t = ι (N_{t−1} − N^f_{t−1}) (ΔDI_0 = 0; ι = 0 when it is off)
+    fr = s.fiscal_rules
+    iota = fr.debt_interest_rate if on.debt_interest_feedback else 0.0
     N = np.zeros(T)
     N_scale = np.zeros(T)
+    extra_di = np.zeros(T)
     prev, prev_scale = fr.psnfl_initial_gbp_m, abs(fr.psnfl_initial_gbp_m)
+    prev_forecast = fr.psnfl_initial_gbp_m
     for t in range(T):
-        flows = (del_tot[0, t] + del_tot[1, t] + F["ame_current_gbp_m"][t] - sav[t]
-                 + F["ame_capital_gbp_m"][t] - F["receipts_gbp_m"][t] + F["other_psnfl_flows_gbp_m"][t])
+        if iota:
+            extra_di[t] = iota * (prev - prev_forecast)
+            prev_forecast = fy[years[t]].psnfl_forecast_gbp_m
+        flows = (del_tot[0, t] + del_tot[1, t] + F["ame_current_gbp_m"][t] - sav[t] + extra_di[t]
+                 + F["ame_capital_gbp_m"][t] - F["receipts_gbp_m"][t] - extra_receipts[t]
+                 + F["other_psnfl_flows_gbp_m"][t])
         N[t] = prev + flows
-        N_scale[t] = prev_scale + abs(del_tot[:, t]).sum() + F["ame_current_gbp_m"][t] + sav_scale[t] \
-            + F["ame_capital_gbp_m"][t] + F["receipts_gbp_m"][t] + abs(F["other_psnfl_flows_gbp_m"][t])
+        N_scale[t] = (1.0 + iota) * prev_scale + abs(del_tot[:, t]).sum() + F["ame_current_gbp_m"][t] \
+            + sav_scale[t] + iota * abs(prev_forecast) + F["ame_capital_gbp_m"][t] \
+            + F["receipts_gbp_m"][t] + abs(F["other_psnfl_flows_gbp_m"][t])
         prev, prev_scale = N[t], N_scale[t]
         fr_row = fiscal_rows.get(years[t])
         if fr_row is not None and hasattr(fr_row, "psnfl_gbp_m"):
             c.eq("fiscal_table", years[t], "psnfl_gbp_m", float(fr_row.psnfl_gbp_m), N[t], N_scale[t],
                  100 * (t + 1))
+        if fr_row is not None and hasattr(fr_row, "debt_interest_gbp_m"):
+            c.eq("fiscal_table", years[t], "debt_interest_gbp_m", float(fr_row.debt_interest_gbp_m),
+                 fy[years[t]].debt_interest_gbp_m + extra_di[t], N_scale[t], 100 * (t + 1))
 
-    # ---------------------------------------------------------------- objective
-    _objective(c, inst, q, T, lag, objective, objective_in_horizon, objective_terminal,
-               max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()))
     plan = PlanFacts(inst=inst, years=years, T=T, pos=pos, pi=pi, F=F, progs=progs,
                      dept_ids=dept_ids, q=q, nrows=nrows, dept_spend=dept_spend, dept_pie=dept_pie,
                      mf=mf, lim=lim, del_tot=del_tot, cash_total=cash_total, pie_total=pie_total,
                      sav=sav, sav_scale=sav_scale, N=N, N_scale=N_scale, n_alloc=len(alloc),
-                     tables=tables, gains=c.gains)
+                     tables=tables, gains=c.gains, mf_owner=mf_owner, extra_di=extra_di,
+                     extra_receipts=extra_receipts,
+                     pressure=press, avoided=avoided)
     # ---------------------------------------------------------------- every declared family
     for family in registry():
         if family.check is not None:
@@ -364,7 +422,9 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
 
 
 def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objective, obj_in, obj_term,
-               rows_per_q: int, cash_spend: float = 0.0) -> None:
+               rows_per_q: int, cash_spend: float = 0.0, net_cost: float = 0.0) -> None:
+    """``q``: effective activity e[p,t] per programme (real spend when there are no pressures
+    and no avoided demand); ``net_cost``: λ·C, subtracted in objective.kind net_value."""
     s = inst.settings
     missions = [m.id for m in s.missions]
     M = len(missions)
@@ -373,6 +433,11 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
     delta = np.array([green_book_discount(m.discount_rate if m.discount_rate is not None else dsc.rate,
                                           dsc.rate_after_30, dsc.rate_after_75, T + K,
                                           m.discount_rate is not None) for m in s.missions])
+    per = s.persistence
+    for t in range(T, T + K):  # persistence of effects landing after the horizon
+        after = t - T + 1
+        delta[:, t] *= 0.0 if (per.terminal_years is not None and after > per.terminal_years) \
+            else (1.0 - per.terminal_fade_per_year) ** after
     w = np.array([m.weight for m in s.missions])
     segs = defaultdict(dict)
     for sg in inst.segments:
@@ -402,6 +467,7 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
         # target mode (models/targets.py): objective = −total cash spend (targets: their family)
         in_h, term = -cash_spend, 0.0
         scale, allowance = abs(cash_spend), rows_per_q * (c.rounding + 1e-9) * len(q) * T
+    in_h -= net_cost  # net_value objective: the cost of the extra funds is in-horizon
     c.report.objective, c.report.objective_in_horizon, c.report.objective_terminal = \
         in_h + term, in_h, term
     for name, reported, mine in (("objective", objective, in_h + term),

@@ -54,6 +54,9 @@ class RunDiff:
                 if len(df):
                     write_csv(df, tmp / f"{name}.csv")
             write_json(self.to_dict(), tmp / "diff.json")
+            from allocator.dictionary import datapackage_for_folder
+
+            datapackage_for_folder(tmp, "diff")
             if plots:
                 fig = plot(self)
                 for fmt in ("png", "svg"):

@@ -142,8 +142,14 @@ def _set_path(d: dict, path: str, value: Any) -> None:
 
 
 # --------------------------------------------------------------------------- writing
-def _describe(f) -> str:
-    return (f.description or "").strip()
+def _describe(f, key: str | None = None) -> str:
+    """The field's schema description, else the input dictionary's (allocator/dictionary.py)."""
+    text = (f.description or "").strip()
+    if not text and key is not None:
+        from allocator.dictionary import INPUT_FIELDS
+
+        text = INPUT_FIELDS.get(key, "")
+    return text
 
 
 def _header_comment(f) -> str | None:
@@ -222,16 +228,16 @@ def _readme_rows(settings_keys, record_sheets) -> list[tuple[str, str, str]]:
             (SETTINGS_SHEET, "key | value", "instance.yaml, one setting per row (dotted path). "
              "Lists and free-form sections are JSON text, e.g. [\"2029-30\", \"2030-31\"].")]
     for key, f in settings_keys:
-        rows.append((SETTINGS_SHEET, key, _describe(f)))
+        rows.append((SETTINGS_SHEET, key, _describe(f, key)))
     for path, model in record_sheets.items():
         rows.append((_sheet_name(path), "", f"one row per entry of '{path}' in instance.yaml"))
         for c, f in model.model_fields.items():
-            rows.append((_sheet_name(path), c, _describe(f)))
+            rows.append((_sheet_name(path), c, _describe(f, f"{path}.{c}")))
     for key, (file, model, required) in TABLES.items():
         rows.append((TABLE_SHEETS[key], "", f"the {file} table ({'required' if required else 'optional'}); "
                      "see docs/instance_format.md"))
         for c, f in model.model_fields.items():
-            rows.append((TABLE_SHEETS[key], c, _describe(f)))
+            rows.append((TABLE_SHEETS[key], c, _describe(f, f"{TABLE_SHEETS[key]}.{c}")))
     return rows
 
 
@@ -274,7 +280,7 @@ def write_template(path: str | Path, instance: Instance | None = None) -> Path:
         v: Any = data
         for part in key.split("."):
             v = v.get(part) if isinstance(v, dict) else None
-        st.append([key, _to_cell(v), _describe(f)])
+        st.append([key, _to_cell(v), _describe(f, key)])
     st.column_dimensions["A"].width = 45
     st.column_dimensions["B"].width = 40
     st.column_dimensions["C"].width = 80
@@ -510,13 +516,40 @@ def write_results_workbook(result, path: str | Path) -> Path:
     ws.column_dimensions["B"].width = 90
     ws.freeze_panes = "A2"
     tables = result.tables if hasattr(result, "tables") else {}
-    for name in ("allocations", "departments", "missions", "fiscal", "shadow_prices"):
-        if name in tables:
+    for name in ("allocations", "departments", "missions", "metrics", "fiscal", "shadow_prices"):
+        if name in tables and (name != "metrics" or len(tables[name])):
             _write_frame(wb, name, tables[name])
+    written = {n: tables[n] for n in ("allocations", "departments", "missions", "metrics", "fiscal",
+                                      "shadow_prices")
+               if n in tables and (n != "metrics" or len(tables[n]))}
+    if "allocations" in tables and "departments" in tables:
+        from allocator.impact import department_by_year
+
+        written["department_by_year"] = department_by_year(tables)
+        _write_frame(wb, "department_by_year", written["department_by_year"])
     binding = getattr(result, "binding", None)
     if binding is not None and len(binding):
         _write_frame(wb, "binding", binding)
+        written["binding"] = binding
     expl = getattr(result, "explanation", None)
     if expl is not None:
         _write_frame(wb, "infeasibility", expl.relaxations)
+        written["infeasibility"] = expl.relaxations
+    _write_frame(wb, "columns", _columns_sheet(written))
     return _save_atomic(wb, Path(path))
+
+
+def _columns_sheet(tables: dict):
+    """The data dictionary (allocator/dictionary.py) for every column of the workbook's sheets."""
+    import pandas as pd
+
+    from allocator.dictionary import lookup
+
+    rows = [("summary", c, *(lambda x: (x.meaning, x.unit, x.sign))(lookup("solve", "summary_sheet", c)))
+            for c in ("item", "value")]
+    for name, df in tables.items():
+        for c in df.columns:
+            col = lookup("solve", name, str(c))
+            rows.append((name, str(c), col.meaning if col else "", col.unit if col else "",
+                         col.sign if col else ""))
+    return pd.DataFrame(rows, columns=["table", "column", "meaning", "unit", "sign"])

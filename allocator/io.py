@@ -18,9 +18,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InstanceError, Problem
-from allocator.schema import (Department, FiscalYear, GroupLimit, Instance, InstanceSettings,
-                              LagWeight, Programme, ProgrammeGroup, ProgrammeRatio, Resource,
-                              ResourceLimit, ResourceUse, Segment)
+from allocator.schema import (BarnettFactor, CommittedPath, Department, FiscalYear, GroupLimit,
+                              Instance, InstanceSettings, InvestToSave, LagWeight, Pressure,
+                              Programme, ProgrammeGroup, ProgrammeRatio, Resource, ResourceLimit,
+                              ResourceUse, Segment, SettledLimit)
 
 #: table name -> (file name, row model, required? )
 TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
@@ -35,6 +36,11 @@ TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
     "groups": ("groups.csv", GroupLimit, False),
     "group_members": ("group_members.csv", ProgrammeGroup, False),
     "ratios": ("ratios.csv", ProgrammeRatio, False),
+    "pressures": ("pressures.csv", Pressure, False),
+    "invest_to_save": ("invest_to_save.csv", InvestToSave, False),
+    "barnett": ("barnett.csv", BarnettFactor, False),
+    "settled": ("settled.csv", SettledLimit, False),
+    "committed": ("committed.csv", CommittedPath, False),
 }
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # bounds that keep a hostile or mistaken file from exhausting memory (clear errors instead)

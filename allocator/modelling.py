@@ -534,13 +534,14 @@ class Model:
 
     def solve(self, *, solver: str | None = None, time_limit_s: float | None = None,
               explain: bool = True, keep_model: bool = False, mip_gap: float | None = None,
-              node_limit: int | None = None, timings: dict | None = None):
+              node_limit: int | None = None, timings: dict | None = None,
+              unique_plan: bool | None = None):
         """Solve and return a :class:`Result` (what :func:`allocator.solve` returns)."""
         from allocator.api import solve_model
 
         return solve_model(self, solver=solver, time_limit_s=time_limit_s, explain=explain,
                            keep_model=keep_model, mip_gap=mip_gap, node_limit=node_limit,
-                           timings=timings)
+                           timings=timings, unique_plan=unique_plan)
 
     def session(self, **kw):
         """A :class:`allocator.session.ModelSession` on this model (user constraints included)."""

@@ -10,10 +10,20 @@ instance's unit (``spend_gbp_m`` → ``spend_gbp_bn``). With f = £m per instanc
     money_£m       = f · money                  (every field named *_gbp_m)
     gain_per_£m    = gain_per_unit / f          (segments.gain_per_gbp_m: per unit of money)
     weight_£m      = f · weight                 (monetised weights only: money per metric unit-year)
-    ame_saving_per_gbp_m, shares, deflators     unchanged (ratios)
+    ame_saving_per_gbp_m, saving_per_gbp_m (invest_to_save.csv), shares, deflators, pressure
+    growth rates                                  unchanged (ratios)
+    comprehensive_metrics[].terms[].per_gbp_m    = per_unit / f  (metric units per money)
 
-and back: objective / k, shadow prices · f / k, with k = f for monetised weights (the
-objective is money) and k = 1 for priority weights (the objective is points).
+and back: objective / k, shadow prices · f / k, with k = f when the objective is money
+(monetised weights, or target mode, whose objective is minus cash spend) and k = 1 when it
+is points (priority weights); mission values (``discounted_value``) / k_v with k_v = f for
+monetised weights and 1 for priority weights, in either mode.
+
+Edges. Loading is the only place an instance unit enters (``to_gbp_m``); the edges that
+leave it are :func:`result_to_unit` (solve's :class:`Result` and the tables it writes),
+:func:`tables_to_gbp_m` / :func:`summary_to_gbp_m` (reading a results folder back, so
+report, diff, plots and verify work in £m whatever the unit) and the labels
+(:func:`objective_unit_label`).
 
 **Coefficient ranges.** :func:`coefficient_report` lists, per constraint family, the
 smallest and largest |a_ij| with the named rows where they occur, and the ranges of row
@@ -33,8 +43,9 @@ from allocator.schema import Instance
 
 UNIT_FACTORS = {"gbp_m": 1.0, "gbp_bn": 1000.0, "gbp": 1e-6}
 UNIT_LABELS = {"gbp_m": "£m", "gbp_bn": "£bn", "gbp": "£"}
-RATIO_FIELDS = {"ame_saving_per_gbp_m", "breach_penalty_per_gbp_m"}  # money (or value) per money
-PER_MONEY_FIELDS = {"gain_per_gbp_m", "use_per_gbp_m"}  # metric units per unit of money
+RATIO_FIELDS = {"ame_saving_per_gbp_m", "breach_penalty_per_gbp_m",
+                "saving_per_gbp_m"}  # money (or value) per money
+PER_MONEY_FIELDS = {"gain_per_gbp_m", "per_gbp_m", "use_per_gbp_m"}  # units per unit of money
 MONEY_SUFFIX = re.compile(r"_gbp_m$")
 
 # thresholds for the warnings
@@ -54,9 +65,34 @@ def unit_factor(unit: str) -> float:
     return UNIT_FACTORS[unit]
 
 
-def objective_factor(unit: str, weights_kind: str) -> float:
+def objective_is_money(weights_kind: str, objective_kind: str = "value") -> bool:
+    """The objective is money with monetised weights, and in target mode (minus cash spend)."""
+    return weights_kind == "monetised" or objective_kind == "target_cost"
+
+
+def objective_factor(unit: str, weights_kind: str, objective_kind: str = "value") -> float:
     """k: objective in £m-model units per objective in instance units."""
+    return unit_factor(unit) if objective_is_money(weights_kind, objective_kind) else 1.0
+
+
+def value_factor(unit: str, weights_kind: str) -> float:
+    """k_v: mission value (Σ w δ gain, the missions table's ``discounted_value``) in £m-model
+    units per instance unit; money only with monetised weights, whatever the objective mode."""
     return unit_factor(unit) if weights_kind == "monetised" else 1.0
+
+
+def objective_unit_label(unit: str, weights_kind: str, objective_kind: str = "value") -> str:
+    """What the objective is measured in, with its money unit."""
+    lab = UNIT_LABELS[unit]
+    if objective_kind == "target_cost":
+        return f"{lab} cash (minus total programme spend; target mode)"
+    return (f"{lab}-equivalent (monetised weights)" if weights_kind == "monetised"
+            else "priority points (unitless weights)")
+
+
+def value_unit_label(unit: str, weights_kind: str) -> str:
+    """What mission value (Σ w δ gain) is measured in."""
+    return objective_unit_label(unit, weights_kind, "value")
 
 
 def _scale_tree(obj, f: float, monetised: bool, key: str = ""):
@@ -133,12 +169,64 @@ def _row_money_factor(df: pd.DataFrame, f: float) -> np.ndarray:
                      for n in df["constraint"]], dtype=float)
 
 
+def tables_to_gbp_m(tables: dict, unit: str, weights_kind: str,
+                    objective_kind: str = "value") -> dict:
+    """Result tables written in ``unit`` back to £m with ``_gbp_m`` names: the inverse of
+    :func:`result_to_unit` on the tables (money · f, mission values · k_v, shadow prices
+    · k / f, slacks · f)."""
+    if unit == "gbp_m":
+        return dict(tables)
+    f = unit_factor(unit)
+    k = objective_factor(unit, weights_kind, objective_kind)
+    kv = value_factor(unit, weights_kind)
+    out = {}
+    for name, df in tables.items():
+        df = table_from_unit(df, unit)
+        if name == "missions" and "discounted_value" in df:
+            df["discounted_value"] = df["discounted_value"].astype(float) * kv
+        if name == "shadow_prices":  # rows in resource or metric units are not money
+            fm = _row_money_factor(df, f) if "constraint" in df else f
+            if "shadow_price" in df:
+                df["shadow_price"] = df["shadow_price"].astype(float) * k / fm
+            if "slack" in df:
+                df["slack"] = df["slack"].astype(float) * fm
+        out[name] = df
+    return out
+
+
+SUMMARY_OBJECTIVES = ("objective", "objective_in_horizon", "objective_terminal")
+
+
+def summary_to_gbp_m(summary: dict) -> dict:
+    """A ``summary.json`` written in its instance's unit, with the objective parts, the best
+    bound and the label back in £m-model units (``money_unit`` becomes ``gbp_m``; the unit
+    it was written in is kept as ``money_unit_written``)."""
+    unit = summary.get("money_unit", "gbp_m")
+    if unit not in UNIT_FACTORS:
+        return dict(summary)
+    wk, ok = summary.get("weights_kind", "priority"), summary.get("objective_kind", "value")
+    k = objective_factor(unit, wk, ok)
+    s = dict(summary)
+    for n in SUMMARY_OBJECTIVES:
+        if isinstance(s.get(n), (int, float)):
+            s[n] = s[n] * k
+    sol = s.get("solver")
+    if isinstance(sol, dict) and isinstance(sol.get("best_bound"), (int, float)):
+        s["solver"] = dict(sol, best_bound=sol["best_bound"] * k)
+    s["money_unit_written"] = unit
+    s["money_unit"] = "gbp_m"
+    s["objective_unit"] = objective_unit_label("gbp_m", wk, ok)
+    return s
+
+
 def result_to_unit(res, unit: str) -> None:
     """Convert a :class:`Result` solved in £m to the instance's money unit, in place."""
+    res.money_unit = unit
     if unit == "gbp_m":
         return
     f = unit_factor(unit)
-    k = objective_factor(unit, res.weights_kind)
+    k = objective_factor(unit, res.weights_kind, res.objective_kind)
+    kv = value_factor(unit, res.weights_kind)
     for attr in ("objective", "objective_in_horizon", "objective_terminal"):
         v = getattr(res, attr)
         if v is not None:
@@ -149,10 +237,12 @@ def result_to_unit(res, unit: str) -> None:
             if MONEY_SUFFIX.search(c) and c not in RATIO_FIELDS:
                 df[c] = df[c] / f
         if name == "missions" and "discounted_value" in df:
-            df["discounted_value"] = df["discounted_value"] / k
+            df["discounted_value"] = df["discounted_value"] / kv
         if name == "shadow_prices":  # rows in resource or metric units are not money
             fm = _row_money_factor(df, f)
             df["shadow_price"] = df["shadow_price"] * fm / k
+            if "value_if_raised" in df:
+                df["value_if_raised"] = df["value_if_raised"] * fm / k
             df["slack"] = df["slack"] / fm
         res.tables[name] = rename_money_columns(df, unit)
     if res.binding is not None:

@@ -79,3 +79,16 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
 def write_json(obj, path: Path) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Parquet beside the CSV (typed columns; needs the optional pyarrow: ``allocator[parquet]``)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        from allocator.errors import AllocatorError
+
+        raise AllocatorError("--parquet needs pyarrow: pip install 'allocator[parquet]'") from None
+    if df is None:  # availability check only
+        return
+    df.to_parquet(path, index=False, engine="pyarrow")

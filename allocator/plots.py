@@ -39,11 +39,72 @@ def source_line(run) -> str:
             f"status {run.summary.get('status', '?')}")
 
 
+def wrap_title(text: str, width: int = 48) -> str:
+    """``text`` broken into lines of at most ``width`` characters at spaces (never cut mid-word)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False)) or text
+
+
+def direction_label(ax, higher_is_better: bool | None, words: str | None = None) -> str:
+    """The direction of good in words ("▲ higher is better"); with an ``ax``, also written
+    in its bottom right corner. Empty when the direction is unknown."""
+    if higher_is_better is None:
+        return ""
+    text = words or ("▲ higher is better" if higher_is_better else "▼ lower is better")
+    if ax is not None:
+        ax.text(0.99, 0.02, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=7,
+                color="#1b7837", bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#1b7837", lw=0.6))
+    return text
+
+
+def mission_directions(run) -> dict[str, bool]:
+    """mission id -> higher is better, from the run's instance when it can be read, else
+    inferred from the missions table (a positive gain moving the value down = lower is better)."""
+    out: dict[str, bool] = {}
+    path = run.summary.get("instance_path") if hasattr(run, "summary") else None
+    if path and Path(path).exists():
+        try:
+            from allocator import load_instance
+
+            out = {m.id: m.higher_is_better for m in load_instance(path).settings.missions}
+        except Exception:  # noqa: BLE001 - fall back to inference
+            out = {}
+    m = run.tables.get("missions") if hasattr(run, "tables") else None
+    if m is not None:
+        for mid, d in m.groupby("mission", sort=False):
+            if mid in out:
+                continue
+            moved = d[d["gain"].abs() > 1e-12]
+            if len(moved):
+                out[mid] = bool(np.sign(moved["value"].iloc[-1] - moved["baseline_value"].iloc[-1])
+                                == np.sign(moved["gain"].iloc[-1]))
+    return out
+
+
 def _finish(fig, ax_or_none, run, title: str):
     fig.suptitle(title, fontsize=12, fontweight="bold")
     fig.text(0.01, 0.01, source_line(run), fontsize=7, color="#555555", ha="left", va="bottom")
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
+    _keep_inside(fig)
     return fig
+
+
+def _keep_inside(fig, pad_px: float = 16.0) -> None:
+    """Move the axes right/left so that no tick label or axis label is clipped at the edges
+    (tight_layout can leave long right-aligned tick labels hanging over the left edge)."""
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    width = fig.bbox.width
+    lo = min((ax.get_tightbbox(r).x0 for ax in fig.axes if ax.get_visible()), default=0.0)
+    hi = max((ax.get_tightbbox(r).x1 for ax in fig.axes if ax.get_visible()), default=width)
+    left, right = fig.subplotpars.left, fig.subplotpars.right
+    if lo < pad_px:
+        left += (pad_px - lo) / width
+    if hi > width - pad_px:
+        right -= (hi - width + pad_px) / width
+    if (left, right) != (fig.subplotpars.left, fig.subplotpars.right) and left < right:
+        fig.subplots_adjust(left=left, right=right)
 
 
 def _no_plan(run, title: str):
@@ -103,7 +164,8 @@ def pie_share(run):
     ax.set_ylabel("% of programme spend (cash)")
     ax.set_xlabel("fiscal year")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower left", title="▲ the share must stay on or above the floor",
+              title_fontsize=8)
     ax.tick_params(axis="x", rotation=45)
     return _finish(fig, ax, run, title)
 
@@ -113,6 +175,7 @@ def mission_trajectories(run):
     if not run.has_plan:
         return _no_plan(run, title)
     m = run.tables["missions"]
+    good = mission_directions(run)
     ids = list(dict.fromkeys(m["mission"]))
     n = len(ids)
     ncols = min(3, n)
@@ -135,7 +198,8 @@ def mission_trajectories(run):
         ax.set_xticklabels(years[::step])
         ax.ticklabel_format(axis="y", useOffset=False, style="plain")
         unit = str(d["unit"].iloc[0])
-        ax.set_title(f"{mid}: {d['metric'].iloc[0]}"[:60], fontsize=8)
+        ax.set_title("\n".join(filter(None, [wrap_title(f"{mid}: {d['metric'].iloc[0]}", 48),
+                                               direction_label(None, good.get(mid))])), fontsize=8)
         ax.set_ylabel(unit, fontsize=8)
         ax.tick_params(axis="x", rotation=60, labelsize=6)
         ax.tick_params(axis="y", labelsize=7)
@@ -167,15 +231,22 @@ def fiscal_headroom(run):
         return _no_plan(run, title)
     h = headroom_frame(run.tables["fiscal"])
     fig, ax = plt.subplots(figsize=(10, 5))
+    # distinct markers, line styles and widths so that lines that coincide (two envelopes
+    # both fully spent sit on 0) stay visible: the wider, lighter one is drawn first
+    styles = [dict(marker="o", linestyle="-", linewidth=1.5, markersize=6),
+              dict(marker="s", linestyle="-", linewidth=1.5, markersize=6),
+              dict(marker="^", linestyle="-", linewidth=1.5, markersize=6),
+              dict(marker="o", linestyle="-", linewidth=5.0, markersize=11, alpha=0.45, zorder=2),
+              dict(marker="x", linestyle="--", linewidth=1.8, markersize=8, zorder=3)]
     for i, c in enumerate(h.columns[1:]):
         v = h[c].to_numpy(dtype=float) / 1000.0
         if np.all(np.isnan(v)):
             continue
-        ax.plot(h["year"], v, marker="o", label=c, color=COLOURS[2 * i % len(COLOURS)])
+        ax.plot(h["year"], v, label=c, color=COLOURS[2 * i % len(COLOURS)], **styles[i % len(styles)])
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_ylabel("margin over the rule, cash £bn (below 0 = breach)")
     ax.set_xlabel("fiscal year (rules plotted only in their target years)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", title="▲ higher is better (more room)", title_fontsize=8)
     ax.tick_params(axis="x", rotation=45)
     return _finish(fig, ax, run, title)
 
@@ -193,18 +264,22 @@ def binding_frame(shadow: pd.DataFrame, top: int = TOP_CONSTRAINTS) -> pd.DataFr
 
 def shadow_prices(run):
     unit = run.summary.get("objective_unit", "objective units")
-    title = "Shadow prices: mission value of £1m more on each binding constraint"
+    title = "Shadow prices: mission value of £1m moved the way that helps (raise a limit, lower a floor)"
     if not run.has_plan:
         return _no_plan(run, title)
     b = binding_frame(run.tables["shadow_prices"])
-    fig, ax = plt.subplots(figsize=(10, max(3.0, 0.35 * len(b) + 1.5)))
+    fig, ax = plt.subplots(figsize=(10, max(3.0, 0.5 * len(b) + 1.5)))
     if len(b):
-        ax.barh(b["description"][::-1], b["shadow_price"][::-1], color="#8073ac")
+        labels = [wrap_title(t, 48) for t in b["description"][::-1]]
+        ax.barh(range(len(b)), b["shadow_price"][::-1], color="#8073ac")
+        ax.set_yticks(range(len(b)))
+        ax.set_yticklabels(labels)
         ax.tick_params(axis="y", labelsize=7)
     else:
         ax.text(0.5, 0.5, "no binding constraint has a positive shadow price", ha="center",
                 va="center", transform=ax.transAxes)
-    ax.set_xlabel(f"value per extra £1m ({unit})")
+    ax.set_xlabel(wrap_title(f"value per £1m moved the way that helps ({unit}); a longer bar: relaxing that rule is "
+                             "worth more", 90))
     return _finish(fig, ax, run, title)
 
 

@@ -29,13 +29,17 @@ FISCAL_FAMILIES = {
     "investment_rule": ("the investment rule (PSNFL falling as a share of GDP)", "room under the PSNFL path"),
     "welfare_cap": ("the welfare cap", "room under the welfare cap"),
     "del_envelope": ("the DEL envelope", "envelope"),
+    "settled_total": ("a settled SR2025 departmental total", "settled total (reopening it)"),
+    "committed_path": ("a committed departmental path (defence)", "room below the committed path"),
+    "barnett": ("the Barnett formula (devolved block grants follow English spending)",
+                "exemption from Barnett consequentials"),
 }
 PLOT_CAPTIONS = {
     "allocation_by_department": "Cash spend by funding department, stacked; the Mission Fund is shown separately.",
     "pie_share": "Prevention Investment Expenditure as a share of programme spend, against the rising minimum share.",
     "mission_trajectories": "Each core mission metric under the plan against its baseline path; dotted: effects after the horizon.",
     "fiscal_headroom": "Margin over each fiscal rule and envelope in the years it applies (below zero would be a breach).",
-    "shadow_prices": "Mission value of £1m more on each binding constraint (largest first).",
+    "shadow_prices": "Mission value of moving each binding constraint £1m the way that helps (raising a limit, lowering a floor; largest first).",
 }
 
 CSS = """
@@ -100,10 +104,14 @@ def findings(run) -> list[str]:
     unit = s.get("objective_unit", "")
     out = []
     if s.get("objective") is None:
-        out.append(f"No plan: the solve ended '{s.get('status')}'. {s.get('message', '')}")
+        out.append(f"No plan: the solve ended '{s.get('status')}': {_status_text(s)}.")
         inf = s.get("infeasibility") or {}
-        for sent in (inf.get("sentences") or [])[:10]:
-            out.append("To restore feasibility: " + sent + ".")
+        clash = inf.get("conflict") or inf.get("families")
+        if clash:
+            out.append("These rules cannot all hold together: " + ", ".join(map(str, clash)) + ".")
+        if inf.get("sentences"):
+            out.append(f"The smallest relaxation that restores feasibility totals "
+                       f"£{_num(inf.get('total_relaxation_gbp_m'), 1)}m; it is listed below.")
         return out
     sp = run.tables["shadow_prices"].copy()
     targets = sp[sp["constraint"] == "mission_target"]
@@ -126,22 +134,63 @@ def findings(run) -> list[str]:
         if rows.empty:
             continue
         b = rows[rows["is_binding"] & (rows["shadow_price"] > 0)]
-        if len(b):
+        if fam == "del_envelope":  # each category on its own: both envelopes can bind
+            fis = run.tables["fiscal"]
+            for cat, bc in rows[rows["is_binding"]].groupby("category", sort=True):
+                env = next((c for c in fis.columns if c.startswith(f"{cat[0]}del_envelope_gbp")), None)
+                if env is not None and (fis[env].abs() < 1e-9).all():
+                    continue  # no envelope of this category (nothing to spend)
+                priced = bc[bc["shadow_price"] > 0]
+                text = (f"The {cat} DEL envelope binds in {_year_ranges(list(bc['year']), years)} "
+                        "(it is fully spent)")
+                if len(priced):
+                    top = priced.sort_values("shadow_price", ascending=False).iloc[0]
+                    text += (f"; £1bn more {cat} envelope in {top['year']} would add about "
+                             f"{_num(1000 * top['shadow_price'])} {unit} of mission value (marginal rate)")
+                out.append(text + ".")
+            if rows["is_binding"].any():
+                continue
+        if fam != "del_envelope" and len(b):
             top = b.sort_values("shadow_price", ascending=False).iloc[0]
-            what = words if fam != "del_envelope" else f"the {top['category']} DEL envelope"
             out.append(
-                f"{what[0].upper() + what[1:]} binds in {_year_ranges(list(b['year']), years)}; "
-                f"£1bn more {room if fam != 'del_envelope' else 'envelope'} in {top['year']} would add "
+                f"{words[0].upper() + words[1:]} binds in {_year_ranges(list(b['year']), years)}; "
+                f"£1bn more {room} in {top['year']} would add "
                 f"about {_num(1000 * top['shadow_price'])} {unit} of mission value (marginal rate).")
         else:
             i = rows["slack"].astype(float).idxmin()
             out.append(f"{words[0].upper() + words[1:]} does not bind: its smallest margin is "
                        f"£{_num(rows.loc[i, 'slack'] / 1000, 1)}bn, in {rows.loc[i, 'year']}.")
+    f = run.tables["fiscal"]
+    cb_col = next((c for c in f.columns if c.startswith("current_balance_gbp")), None)
+    if cb_col is not None:
+        deficit = f[f[cb_col] < -1e-6]
+        scale = 1e-3 if cb_col.endswith("_gbp_m") else (1.0 if cb_col.endswith("_gbp_bn") else 1e-9)
+        if len(deficit):
+            out.append("The current budget is in deficit in " + ", ".join(
+                f"{y} (−£{_num(abs(v) * scale, 1)}bn)" for y, v in zip(deficit["year"], deficit[cb_col]))
+                + "; the stability rule is assessed only in its target years.")
     b = binding_frame(run.tables["shadow_prices"], top=1)
     if len(b):
         r = b.iloc[0]
-        out.append(f"The most valuable relaxation is {r['description']}: {_num(r['shadow_price'], 3)} "
-                   f"{unit} per extra £1m.")
+        how = str(r.get("helps", "") or "moving")
+        out.append(f"The most valuable relaxation is {how} {r['description']}: up to "
+                   f"{_num(r['shadow_price'], 3)} {unit} per £1m (moving it the other way costs "
+                   "at least as much).")
+    nv = s.get("net_value") or {}
+    if nv.get("npv_gbp_m") is not None:
+        bcr = "not defined (no extra cost)" if nv.get("bcr") is None else _num(nv["bcr"], 2)
+        out.append(f"Net value against the baseline: NPV £{_num(nv['npv_gbp_m'] / 1000, 1)}bn, "
+                   f"BCR {bcr} (extra cost £{_num(nv['extra_cost_gbp_m'] / 1000, 1)}bn, real, "
+                   f"discounted, at {nv['cost_of_public_funds']:g} of value per £).")
+    mb = run.tables.get("marginal_bcr")
+    if mb is not None and len(mb):
+        r0 = mb[mb["category"] == "resource"]
+        if len(r0) and r0["marginal_bcr"].notna().all():
+            out.append(f"A marginal £1 of {'RDEL' if r0['constraint'].iloc[0] == 'del_envelope' else 'room under the stability rule'} "
+                       f"returns £{_num(r0['marginal_bcr'].iloc[0], 2)} of value per £ of cost in "
+                       f"{r0['year'].iloc[0]} and £{_num(r0['marginal_bcr'].iloc[-1], 2)} in "
+                       f"{r0['year'].iloc[-1]} (marginal BCR; below 1 the extra spending is not "
+                       "worth its cost).")
     res_rows = sp[(sp["constraint"] == "resource_limit") & sp["is_binding"] & (sp["shadow_price"] > 0)]
     for rid, g in res_rows.groupby("subject", sort=False):  # priced per unit of the resource
         top = g.sort_values("shadow_price", ascending=False).iloc[0]
@@ -177,12 +226,31 @@ def mission_table(run) -> pd.DataFrame:
     rows = []
     for mid, d in m.groupby("mission", sort=False):
         e = inside[(inside["mission"] == mid) & (inside["year"] == last)].iloc[0]
-        rows.append({"mission": mid, "metric": f"{e['metric']} ({e['unit']})",
+        rows.append({"mission": mid,
+                     **({"government mission": e["government_mission"]} if "government_mission" in e else {}),
+                     "metric": f"{e['metric']} ({e['unit']})",
                      f"baseline {last}": e["baseline_value"], f"plan {last}": e["value"],
                      "gain": e["gain"], "value in horizon": d.loc[d["in_horizon"].astype(str).str.lower() == "true",
                                                                   "discounted_value"].sum(),
                      "value after horizon": d.loc[d["in_horizon"].astype(str).str.lower() != "true",
                                                   "discounted_value"].sum()})
+    return pd.DataFrame(rows)
+
+
+def metrics_table(run) -> pd.DataFrame:
+    """Comprehensive metrics: first and last horizon year, one row per metric (empty if none)."""
+    m = run.tables.get("metrics")
+    if m is None or not len(m):
+        return pd.DataFrame()
+    years = sorted(m["year"].unique())
+    first, last = years[0], years[-1]
+    rows = []
+    for mid, d in m.groupby("metric", sort=False):
+        a = d[d["year"] == first].iloc[0]
+        b = d[d["year"] == last].iloc[0]
+        rows.append({"mission": a["mission"], "metric": f"{a['name']} ({a['unit']})", "kind": a["kind"],
+                     "baseline": a["baseline_value"], f"plan {first}": a["value"],
+                     f"plan {last}": b["value"]})
     return pd.DataFrame(rows)
 
 
@@ -196,6 +264,30 @@ def department_table(run) -> pd.DataFrame:
                         f"{years[-1]} £m": piv[years[-1]].to_numpy(),
                         "horizon total £m": piv.sum(axis=1).to_numpy()})
     return out.sort_values("horizon total £m", ascending=False).reset_index(drop=True)
+
+
+def _impact_sections(run) -> str:
+    """Change against baseline by department (cash and real), the weights in words and the
+    caveats: the same text as the mission impact statement (allocator/statement.py)."""
+    from allocator.statement import impact_statement
+
+    st = impact_statement(run)
+    sfx = st.suffix
+    k = {"_gbp_m": 1.0, "_gbp_bn": 1000.0, "_gbp": 1e-6}.get(sfx, 1.0)
+    d = st.departments
+    dt = pd.DataFrame({"department": d["department"], "baseline £m": d[f"reference{sfx}"] * k,
+                       "plan £m": d[f"plan{sfx}"] * k, "change, cash £m": d[f"change{sfx}"] * k,
+                       "change, real £m": d[f"change_real{sfx}"] * k, "change %": d["change_pct"]})
+    out = ["<h2>Change against baseline by department (horizon total)</h2>",
+           _table(dt, num_cols=list(dt.columns[1:]), digits=0, id_="department-changes"),
+           "<p class=\"sub\">Baseline: each department's programmes at their baseline spend (no "
+           "change in policy); real terms at the prices of the first horizon year. "
+           f"All {len(dt)} rows shown.</p>",
+           "<h2>What the weights mean</h2><ul id=\"weights\">" +
+           "".join(f"<li>{_e(t)}</li>" for t in st.weights) + "</ul>",
+           "<h2>Assumptions and caveats</h2><ul id=\"caveats\">" +
+           "".join(f"<li>{_e(t)}</li>" for t in st.caveats) + "</ul>"]
+    return "\n".join(out)
 
 
 def _status_text(s: dict) -> str:
@@ -247,9 +339,14 @@ def build_html(run, progress=None) -> str:
                 progress(name)
         parts.append("<h2>Missions</h2>")
         mt = mission_table(run)
-        parts.append(_table(mt, num_cols=[c for c in mt.columns if c not in ("mission", "metric")],
+        parts.append(_table(mt, num_cols=[c for c in mt.columns if c not in ("mission", "metric", "government mission")],
                             digits=3, id_="missions"))
         parts.append(f"<p class=\"sub\">Value columns in {_e(unit)}, discounted.</p>")
+        ct = metrics_table(run)
+        if len(ct):
+            parts.append("<h2>Comprehensive metrics (inputs and outputs)</h2>")
+            parts.append(_table(ct, num_cols=[c for c in ct.columns if c.startswith(("baseline", "plan"))],
+                                digits=1, id_="metrics"))
         if run.summary.get("mode") != "budget":  # budget mode: no UK fiscal framework
             parts.append("<h2>Fiscal headroom (cash £m; below zero = breach)</h2>")
             h = headroom_frame(run.tables["fiscal"])
@@ -258,20 +355,46 @@ def build_html(run, progress=None) -> str:
         b = binding_frame(run.tables["shadow_prices"])
         if len(b):
             bt = b[["description", "shadow_price"]].rename(
-                columns={"shadow_price": f"value per extra £1m ({unit})"})
+                columns={"shadow_price": f"value per £1m moved the way that helps ({unit})"})
             parts.append(_table(bt, num_cols=[bt.columns[1]], digits=3, id_="binding"))
         else:
             parts.append("<p>No constraint binds with a positive shadow price.</p>")
+        mb = run.tables.get("marginal_bcr")
+        if mb is not None and len(mb):
+            parts.append("<h2>Net value: marginal benefit-cost ratio by year</h2>")
+            piv = mb.pivot_table(index="year", columns="category", values="marginal_bcr",
+                                 sort=False).reset_index()
+            parts.append(_table(piv, num_cols=list(piv.columns[1:]), digits=2, id_="marginal-bcr"))
+            parts.append("<p class=\"sub\">Shadow price of the envelope (value of £1m cash) over "
+                         "its cost (cost of public funds × discount factor ÷ deflator).</p>")
+        lv = run.tables.get("levers")
+        if lv is not None and len(lv):
+            parts.append("<h2>What the mission machinery is worth</h2>")
+            lt = lv[["lever", "kind", "value_with", "value_without", "value_of_lever"]]
+            parts.append(_table(lt, num_cols=["value_with", "value_without", "value_of_lever"],
+                                digits=1, id_="levers"))
+            parts.append(f"<p class=\"sub\">Mission value ({_e(unit)}) of the optimum with each "
+                         "lever and with it switched off, every plan valued with the instance's "
+                         "own objective (`allocator levers`, docs/levers.md). A rule that binds "
+                         "costs value (negative); the 10-year test and mission-led planning add it."
+                         "</p>")
         parts.append("<h2>Allocation by department (cash £m)</h2>")
         dt = department_table(run)
         parts.append(_table(dt, num_cols=list(dt.columns[1:]), digits=0, id_="departments"))
+        parts.append(_impact_sections(run))
     elif "infeasibility" in run.tables:
+        inf = s.get("infeasibility") or {}
+        if inf.get("sentences"):
+            parts.append("<h2>To restore feasibility</h2><ol id=\"relaxations\">" + "".join(
+                f"<li>{_e(t[0].upper() + t[1:])}.</li>" for t in inf["sentences"]) + "</ol>")
         parts.append("<h2>Smallest relaxation that restores feasibility</h2>")
         parts.append(_table(run.tables["infeasibility"], num_cols=["relaxation_gbp_m"], id_="infeasibility"))
     solver = s.get("solver") or {}
     prov = [("instance", run.name), ("instance SHA-256", run.sha),
             ("solver", f"{solver.get('name', '')} {solver.get('version', '')} ({solver.get('status', '')})"),
-            ("weights", s.get("weights_kind", "")), ("command", s.get("command", "")),
+            ("weights", s.get("weights_kind", "")),
+            ("money unit", f"results files in {s.get('money_unit_written', 'gbp_m')}; shown here in £m"),
+            ("command", s.get("command", "")),
             ("timings (s)", ", ".join(f"{k} {v}" for k, v in (s.get("timings_s") or {}).items())),
             ("package versions", ", ".join(f"{k} {v}" for k, v in (s.get("versions") or {}).items())),
             ("results folder", str(run.path)),

@@ -1,4 +1,9 @@
-"""Read a results folder written by ``Result.write`` back into tables (for report and diff)."""
+"""Read a results folder written by ``Result.write`` back into tables (for report and diff).
+
+This is a reading edge for money units: whatever unit the folder was written in, a
+:class:`ResultsFolder` holds its tables and objective in £m with ``_gbp_m`` column names
+(:func:`allocator.numerics.tables_to_gbp_m`), so report, diff and plots never need to know
+the unit; ``summary["money_unit_written"]`` keeps the unit the files are in."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from allocator.errors import AllocatorError
-from allocator.results import TABLE_FILES
+from allocator.results import OPTIONAL_TABLE_FILES, TABLE_FILES
 
 
 class ResultsFolderError(AllocatorError):
@@ -49,18 +54,32 @@ def load_results_dir(path: str | Path) -> ResultsFolder:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ResultsFolderError(f"{sj}: not valid JSON ({e})") from None
     tables = {}
-    for name in (*TABLE_FILES, "infeasibility"):
+    for name in (*TABLE_FILES, *OPTIONAL_TABLE_FILES, "infeasibility"):
         f = path / f"{name}.csv"
         if f.is_file():
             try:
                 tables[name] = pd.read_csv(f, keep_default_na=True)
             except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
                 raise ResultsFolderError(f"{f}: cannot read table ({e})") from None
+    if not isinstance(summary, dict):
+        raise ResultsFolderError(f"{sj}: expected a JSON object")
     if summary.get("objective") is not None:
         missing = [n for n in TABLE_FILES if n not in tables]
         if missing:
             raise ResultsFolderError(f"{path}: result tables missing: {', '.join(missing)}")
-    return ResultsFolder(path, summary, tables)
+    return _in_gbp_m(path, summary, tables)
+
+
+def _in_gbp_m(path: Path, summary: dict, tables: dict) -> ResultsFolder:
+    from allocator.numerics import UNIT_FACTORS, summary_to_gbp_m, tables_to_gbp_m
+
+    unit = summary.get("money_unit", "gbp_m")
+    if unit not in UNIT_FACTORS:
+        raise ResultsFolderError(f"{path / 'summary.json'}: field 'money_unit': {unit!r} is not "
+                                 f"one of {sorted(UNIT_FACTORS)}")
+    tables = tables_to_gbp_m(tables, unit, summary.get("weights_kind", "priority"),
+                             summary.get("objective_kind", "value"))
+    return ResultsFolder(path, summary_to_gbp_m(summary), tables)
 
 
 def from_result(result, path: str | Path | None = None) -> ResultsFolder:
@@ -69,4 +88,4 @@ def from_result(result, path: str | Path | None = None) -> ResultsFolder:
     tables = dict(result.tables)
     if result.explanation is not None:
         tables["infeasibility"] = result.explanation.relaxations
-    return ResultsFolder(Path(path) if path else Path("."), summary, tables)
+    return _in_gbp_m(Path(path) if path else Path("."), summary, tables)

@@ -39,7 +39,10 @@ class ScenarioRunner:
     """Applies scenarios to one :class:`ModelSession` and re-solves it."""
 
     def __init__(self, instance: Instance, **session_kw):
-        self.session = ModelSession(instance, **session_kw)
+        from allocator.numerics import to_gbp_m
+
+        # scenarios (and the objectives returned) are in £m whatever the instance's money_unit
+        self.session = ModelSession(to_gbp_m(instance), **session_kw)
         md = self.session.model.data
         self._fiscal0 = {k: v.copy() for k, v in md.fiscal.items()}
         self._weight0 = md.weight.copy()

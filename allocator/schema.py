@@ -92,6 +92,12 @@ class Mission(Strict):
     discount_rate: float | None = Field(None, ge=0.0, le=0.5,
                                         description="Overrides the STPR (e.g. 0.015 for health).")
     weight_basis: str = Field("", description="How the weight was derived.")
+    government_mission: str = Field("", description="The government mission this core metric "
+                                    "belongs to (e.g. 'opportunity'); empty = the metric's own id.")
+
+    @property
+    def group(self) -> str:
+        return self.government_mission or self.id
 
 
 class Weights(Strict):
@@ -121,6 +127,16 @@ class Constraints(Strict):
     welfare_cap: bool = True
     stability_rule: bool = True
     investment_rule: bool = True
+    demand_floors: bool = True
+    metric_floors: bool = True
+    debt_interest_feedback: bool = Field(True, description="Debt interest responds to the plan's "
+                                         "PSNFL (needs fiscal_rules.debt_interest_rate > 0).")
+    barnett: bool = Field(True, description="Devolved block grants follow comparable English DEL "
+                          "(rows of barnett.csv).")
+    settled_totals: bool = Field(True, description="Settled departmental totals (settled.csv) are "
+                                 "fixed; false reopens them.")
+    committed_paths: bool = Field(True, description="Committed departmental DEL paths (committed.csv) "
+                                  "are floors.")
 
 
 class PieRules(Strict):
@@ -141,6 +157,59 @@ class MissionFundRules(Strict):
     min_gbp_m: float = Field(0.0, ge=0.0, description="Mission Fund at least this (cash £m/yr).")
 
 
+class Persistence(Strict):
+    """How effects that land after the horizon are counted (the 10-year test's terminal value)."""
+
+    terminal_fade_per_year: float = Field(
+        0.0, ge=0.0, le=1.0, description="An effect landing s >= 1 years after the horizon counts "
+        "(1 - fade)^s of its size (0 = no fade, 1 = truncated at the horizon).")
+    terminal_years: int | None = Field(
+        None, ge=0, le=200, description="Effects landing more than this many years after the horizon "
+        "count zero (empty = no truncation).")
+    basis: str = Field("", description="Why this persistence assumption.")
+
+
+class MetricTerm(Strict):
+    programme: str
+    per_gbp_m: float = Field(description="Metric units per real £m of the programme's spend "
+                             "(basis real_spend) or effective activity (basis activity) above baseline.")
+    basis: Literal["real_spend", "activity"] = Field(
+        "real_spend", description="real_spend: q − b (an input); activity: effective activity "
+        "(q + avoided demand)/pressure index − b (an output per unit of need).")
+
+
+class ComprehensiveMetric(Strict):
+    id: str = Field(min_length=1, description="Identifier of the comprehensive (input/output) metric.")
+    mission: str = Field(description="Government mission it reports on (a missions[].government_mission "
+                         "or mission id).")
+    name: str = Field(description="The metric's name in words, as reports show it.")
+    unit: str = Field(description="The metric's unit in words (e.g. index, FTE, thousand starts).")
+    kind: Literal["input", "output"] = Field(description="input (resources a mission uses) or output "
+                                             "(what it delivers).")
+    baseline_value: float = Field(description="Value at baseline spend and first-year demand.")
+    terms: list[MetricTerm] = Field(min_length=1, description="Linear terms: the metric is "
+                                    "baseline_value + Σ per_gbp_m × (the term's basis quantity) over "
+                                    "these programmes (docs/formulation.md).")
+    basis: str = Field("", description="Source or ASSUMPTION behind the value and coefficients.")
+    floor: float | None = Field(None, description="Optional floor: the metric must be at least this "
+                                "in every year from floor_from (family metric_floor).")
+    floor_from: FiscalYearLabel | None = Field(None, description="First year the floor applies "
+                                               "(default: the first horizon year).")
+
+    @field_validator("terms", mode="before")
+    @classmethod
+    def _terms_from_json(cls, v):
+        """A spreadsheet cell holds the list as JSON text."""
+        if isinstance(v, str):
+            import json
+
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"terms: not valid JSON ({e.msg})") from None
+        return v
+
+
 class StabilityRule(Strict):
     target_years: list[str] = Field(default_factory=list)
     required_margin_gbp_m: float = Field(0.0, description="Current balance must be >= this "
@@ -159,7 +228,17 @@ class FiscalRules(Strict):
     stability_rule: StabilityRule = Field(default_factory=StabilityRule)
     investment_rule: InvestmentRule = Field(default_factory=InvestmentRule)
     welfare_cap_years: list[str] | None = Field(
-        None, description="Years in which the welfare cap is enforced (default: all).")
+        None, description="Years in which the welfare cap is enforced (default: every year with "
+        "a welfare_cap_gbp_m figure).")
+    welfare_cap_margin: float = Field(0.0, ge=0.0, le=1.0, description="The cap's margin: welfare "
+                                      "spending inside the cap must be <= cap x (1 + margin).")
+    debt_interest_rate: float = Field(0.0, ge=0.0, le=0.5, description="Effective interest rate on "
+                                      "PSNFL above the forecast path (debt-interest feedback).")
+    receipts_feedback_mission: str | None = Field(
+        None, description="Mission whose metric is real GDP as an index of the baseline (1 point "
+        "= 1% of GDP); its gain raises receipts by receipts_feedback_rate x GDP x gain / 100.")
+    receipts_feedback_rate: float = Field(0.0, ge=0.0, le=1.0, description="Share of each extra £ "
+                                          "of GDP that returns as receipts (0 = no feedback).")
 
 
 class SolverOptions(Strict):
@@ -180,9 +259,10 @@ class MissionTarget(Strict):
 class Objective(Strict):
     """What the allocation optimises (models/targets.py for ``target_cost``)."""
 
-    kind: Literal["value", "target_cost"] = Field(
+    kind: Literal["value", "target_cost", "net_value"] = Field(
         "value", description="value: maximise discounted mission value; target_cost: the cheapest "
-        "plan (total cash programme spend) that reaches every target.")
+        "plan (total cash programme spend) that reaches every target; net_value: mission value "
+        "minus the cost of the extra public funds (appraisal.cost_of_public_funds).")
     targets: list[MissionTarget] = Field(default_factory=list,
                                          description="Mission targets (target_cost mode).")
 
@@ -203,6 +283,25 @@ class Budget(Strict):
 
     def path(self, years: int) -> list[float]:
         return [self.amount_gbp_m * (1.0 + self.growth_per_year) ** t for t in range(years)]
+class UniquePlan(Strict):
+    """The second stage that picks one plan from the optimal face (docs/formulation.md §4b)."""
+
+    enabled: bool = Field(True, description="Run the second stage after every optimal solve.")
+    value_tolerance: float = Field(0.0, ge=0.0, le=0.01, description="Relative mission value the "
+                                   "second stage may give up: c·x >= V* − tolerance·max(|V*|, 1).")
+    mission_fund_cost: float = Field(0.5, ge=0.0, description="Second-stage cost of £1m of Mission "
+                                     "Fund money, per £1m of settlement off its path: below 1 the "
+                                     "Fund pays where that brings an owner's settlement towards "
+                                     "its path.")
+
+
+class Appraisal(Strict):
+    """Net value: what a £ of public spending costs (Green Book basis, README)."""
+
+    cost_of_public_funds: float = Field(1.0, ge=0.0, description="Social cost of £1 of extra "
+                                        "public spending, in £ of value: 1.0 is the resources "
+                                        "alone (Green Book central case, no excess-burden uplift); "
+                                        "1.2 adds a 20% marginal excess tax burden.")
 
 
 class InstanceSettings(Strict):
@@ -235,8 +334,13 @@ class InstanceSettings(Strict):
     mission_fund: MissionFundRules = Field(default_factory=MissionFundRules)
     fiscal_rules: FiscalRules
     solver: SolverOptions = Field(default_factory=SolverOptions)
+    persistence: Persistence = Field(default_factory=Persistence)
+    comprehensive_metrics: list[ComprehensiveMetric] = Field(
+        default_factory=list, description="Input and output indicators computed from the plan.")
     objective: Objective = Field(default_factory=Objective,
                                  description="value (default) or target_cost with mission targets.")
+    unique_plan: UniquePlan = Field(default_factory=UniquePlan)
+    appraisal: Appraisal = Field(default_factory=Appraisal)
     # Sections read by other capabilities (cycles, sensitivity) are kept as plain data here
     # and validated by those capabilities' own schemas.
     uncertainty: dict | None = None
@@ -302,6 +406,9 @@ class Programme(Strict):
     all_or_nothing: bool = Field(False, description="A business case decided once for the horizon: "
                                  "real spend is either the baseline or the cap every year (makes "
                                  "the model a MIP).")
+    demand_floor_gbp_m: float | None = Field(
+        None, ge=0, description="Statutory demand-led minimum, real £m at first-year demand: real "
+        "spend plus avoided demand must cover it times the pressure index each year (empty = none).")
 
     @model_validator(mode="after")
     def _floor_cap(self) -> "Programme":
@@ -332,14 +439,35 @@ class LagWeight(Strict):
     weight: float = Field(ge=0, le=1)
 
 
+class Pressure(Strict):
+    programme: str = Field(description="Programme whose demand or unit cost grows (programmes.csv id).")
+    first_year: FiscalYearLabel = Field(description="First year whose growth this row sets.")
+    last_year: FiscalYearLabel = Field(description="Last year whose growth this row sets.")
+    growth_per_year: float = Field(ge=-0.5, le=1.0, description="Real growth, from the year before, "
+                                   "of the spend needed to keep the programme's service per head of need.")
+    basis: str = Field("", description="Source or ASSUMPTION.")
+
+
+class InvestToSave(Strict):
+    programme: str = Field(description="Prevention programme whose spend above baseline saves.")
+    target: str = Field(description="Programme whose future demand falls.")
+    saving_per_gbp_m: float = Field(ge=0, description="Real £m of the target's demand avoided per "
+                                    "real £m above baseline, spread by the programme's lag profile.")
+    basis: str = Field("", description="Source or ASSUMPTION.")
+
+
 class FiscalYear(Strict):
     year: FiscalYearLabel
     gdp_gbp_m: float = Field(gt=0)
     receipts_gbp_m: float = Field(ge=0)
     ame_current_gbp_m: float = Field(ge=0, description="All current AME, incl. welfare and debt interest.")
     welfare_capped_gbp_m: float = Field(ge=0, description="Part of AME inside the welfare cap (memo).")
-    welfare_cap_gbp_m: float = Field(ge=0)
-    debt_interest_gbp_m: float = Field(0.0, ge=0, description="Part of AME that is debt interest (memo).")
+    welfare_cap_gbp_m: float | None = Field(None, ge=0, description="Welfare cap (empty: no cap "
+                                            "this year).")
+    debt_interest_gbp_m: float = Field(0.0, ge=0, description="Part of AME that is debt interest "
+                                       "on the forecast PSNFL path.")
+    psnfl_forecast_gbp_m: float | None = Field(None, description="PSNFL at the end of the year on "
+                                               "the forecast path the debt interest assumes.")
     ame_capital_gbp_m: float = Field(0.0, ge=0)
     depreciation_gbp_m: float = Field(0.0, ge=0)
     other_psnfl_flows_gbp_m: float = Field(0.0, description="Other changes in PSNFL (cash).")
@@ -411,8 +539,43 @@ class ProgrammeRatio(Strict):
 
 
 
+class BarnettFactor(Strict):
+    devolved: str = Field(min_length=1, description="Devolved department id (e.g. SCOT).")
+    department: str = Field(min_length=1, description="UK department whose comparable DEL drives it.")
+    comparability_factor: float = Field(ge=0.0, le=1.0, description="Share of the department's "
+                                        "spending that is devolved (SoFP Annex B).")
+    population_proportion: float = Field(ge=0.0, le=1.0, description="Devolved nation's population "
+                                         "relative to England (or England and Wales, or GB).")
+
+
+class SettledLimit(Strict):
+    department: str = Field(min_length=1)
+    year: FiscalYearLabel
+    category: Literal["resource", "capital"]
+    limit_gbp_m: float = Field(ge=0, description="Settled DEL limit (cash).")
+    fixed: bool = Field(True, description="true: the limit is imposed (switch settled_totals); "
+                        "false: it is only the reference path Barnett changes are measured from.")
+
+
+class CommittedPath(Strict):
+    department: str = Field(min_length=1)
+    year: FiscalYearLabel
+    min_del_gbp_m: float = Field(ge=0, description="Total DEL (resource + capital) at least this (cash).")
+    basis: str = Field("", description="The commitment this figure follows.")
+
+
 class Instance(Strict):
-    """A whole instance: settings plus tables. Validated for cross-references on construction."""
+    """A whole instance: settings plus tables. Validated for cross-references on construction.
+
+    Load one with :func:`allocator.load_instance` (a folder, its ``instance.yaml`` or an
+    ``.xlsx`` workbook) or build one in memory; every field is documented in
+    docs/instance_format.md.
+
+    >>> from allocator import load_instance, tiny_instance_path
+    >>> inst = load_instance(tiny_instance_path())
+    >>> inst.settings.name, [p.id for p in inst.programmes], [d.id for d in inst.departments]
+    ('tiny', ['a1', 'a2', 'b1'], ['A', 'B'])
+    """
 
     settings: InstanceSettings
     departments: list[Department] = Field(min_length=1)
@@ -426,6 +589,11 @@ class Instance(Strict):
     groups: list[GroupLimit] = Field(default_factory=list)
     group_members: list[ProgrammeGroup] = Field(default_factory=list)
     ratios: list[ProgrammeRatio] = Field(default_factory=list)
+    pressures: list[Pressure] = Field(default_factory=list)
+    invest_to_save: list[InvestToSave] = Field(default_factory=list)
+    barnett: list[BarnettFactor] = Field(default_factory=list)
+    settled: list[SettledLimit] = Field(default_factory=list)
+    committed: list[CommittedPath] = Field(default_factory=list)
 
     @property
     def years(self) -> list[str]:

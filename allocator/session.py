@@ -74,8 +74,31 @@ class QuickSolve:
 
 
 class ModelSession:
+    """One allocation LP built once and kept loaded in HiGHS for warm re-solves.
+
+    Setters push parameter changes as bounds or costs (:meth:`set_fiscal`,
+    :meth:`set_weights`, :meth:`scale_gains`, :meth:`set_discount_rate`,
+    :meth:`set_headroom`, :meth:`fix_years`); :meth:`solve` re-solves warm and returns a
+    :class:`QuickSolve` (independently checked on a seeded sample of re-solves), :meth:`result` a full
+    (always checked) :class:`allocator.Result`; :meth:`reset`
+    restores the instance as loaded. The LP solved is always the one a rebuild of the
+    changed instance would give.
+
+    >>> from allocator import load_instance, tiny_instance_path
+    >>> session = ModelSession(load_instance(tiny_instance_path()))
+    >>> session.solve().objective
+    184.5
+    >>> session.scale_gains(2.0)       # every effect twice as large: the value doubles
+    >>> session.solve().objective
+    369.0
+    >>> session.reset()
+    >>> session.solve().objective
+    184.5
+    """
+
     def __init__(self, instance, *, time_limit_s: float | None = None, presolve: bool = True,
-                 check_sample: float = CHECK_SAMPLE, check_seed: int = 0):
+                 check_sample: float = CHECK_SAMPLE, check_seed: int = 0,
+                 unique_plan: bool | None = None):
         t0 = time.perf_counter()
         from allocator.modelling import Model, build
         from allocator.numerics import objective_factor
@@ -86,12 +109,18 @@ class ModelSession:
         # the engine works in £m whatever the instance's money_unit (tables come back in £m)
         self.model = built.allocation
         self.unit, self._f = built.unit, built.factor
-        self._k = objective_factor(self.unit, self.instance.settings.weights.kind)
+        s = self.instance.settings
+        self.money_unit = self.unit
+        self._k = objective_factor(self.unit, s.weights.kind, s.objective.kind)
         self._wf = self._f if self.instance.settings.weights.kind == "monetised" else 1.0
         self.build_s = time.perf_counter() - t0
         self.backend = HighsBackend(time_limit_s=time_limit_s, presolve=presolve)
         ints = built.integrality()  # all-or-nothing business cases stay integer on re-solves
         self.backend.load(self.model.lp, integrality=ints)
+        self._ints = ints
+        # the second stage (docs/formulation.md §4b) after every optimal re-solve
+        self.unique_plan = (self.instance.settings.unique_plan.enabled if unique_plan is None
+                            else bool(unique_plan))
         md, lp = self.model.data, self.model.lp
         self._fiscal0 = {k: v.copy() for k, v in md.fiscal.items()}
         self._weight0 = md.weight.copy()
@@ -139,7 +168,10 @@ class ModelSession:
                 continue
             for k, v in md.fiscal.items():
                 if hasattr(f, k) and not (getattr(f, k) is None and np.isnan(v[t])):
-                    setattr(f, k, float(v[t]) if np.isfinite(v[t]) else None)
+                    # a lifted envelope stays a (slack) figure: an empty one would mean "no
+                    # envelope this year", whose settlement rows are equalities
+                    lifted = np.isposinf(v[t]) and k.endswith("_envelope_gbp_m") and getattr(f, k) is not None
+                    setattr(f, k, float(v[t]) if (np.isfinite(v[t]) or lifted) else None)
         for m, mission in enumerate(inst.settings.missions):
             mission.weight = float(md.weight[m])
             if mission.id in self._rates:
@@ -231,7 +263,8 @@ class ModelSession:
             arr = np.asarray(values, dtype=float)
             if arr.shape != (md.T,):
                 raise ValueError(f"{name}: expected {md.T} values, got shape {arr.shape}")
-            md.fiscal[name] = self._to_model_money(arr).copy()
+            # money columns (…_gbp_m) are in the instance's unit; ratios and deflators are not
+            md.fiscal[name] = arr * (self._f if name.endswith("_gbp_m") else 1.0)
         if "gdp_gbp_m" in columns:
             self._push_gdp_ratios()
         self._push_row_bounds()
@@ -287,7 +320,7 @@ class ModelSession:
         d = md.delta.copy()
         for m, mid in enumerate(md.missions):
             if missions is None or mid in missions:
-                d[m] = discount_factors(rate, rate, rate, d.shape[1], flat=True)
+                d[m] = discount_factors(rate, rate, rate, d.shape[1], flat=True) * md.persistence
                 self._rates[mid] = float(rate)
         md.delta = d
         self._push_costs()
@@ -343,7 +376,9 @@ class ModelSession:
             return
         r, sg = np.concatenate(rows), np.concatenate(signs)
         k = len(r)
-        self.backend.add_columns(np.full(k, -float(penalty_per_gbp_m)), np.zeros(k),
+        # the penalty is in objective units per instance money unit: objective_£m per £m
+        pen = float(penalty_per_gbp_m) * self._k / self._f
+        self.backend.add_columns(np.full(k, -pen), np.zeros(k),
                                  np.full(k, np.inf), r, sg)
         self.slack_rows, self.slack_family = r, fams
 
@@ -401,6 +436,10 @@ class ModelSession:
         self.last = out
         if getattr(self, "_base_basis", None) is None and out.status.value == "optimal":
             self.remember_base_basis()
+        if self.unique_plan:
+            from allocator.api import unique
+
+            out = unique(self.model, self.backend, out, self._ints, True)
         lp = self.model.lp
         slack = None
         if len(self.slack_rows) and out.x is not None:

@@ -77,12 +77,20 @@ def departments(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
     lim = (e.limit @ x).reshape(D, 2, T)
     spend = (e.dept_spend @ x).reshape(D, 2, T)
     pie = (e.dept_pie @ x).reshape(D, T)
+    from allocator.models.constraints.barnett import reference_path
+    from allocator.models.constraints.settlements import barnett_departments
+
+    ref = reference_path(model)  # (D, 2, T): the settled (or baseline) path changes are measured from
+    devolved = barnett_departments(model)
     rows = []
     for t in range(T):
         for d in range(D):
             rows.append(dict(
                 year=md.years[t], department=md.departments[d],
                 rdel_gbp_m=lim[d, 0, t], cdel_gbp_m=lim[d, 1, t],
+                reference_gbp_m=ref[d, :, t].sum(),
+                barnett_consequential_gbp_m=(lim[d, :, t].sum() - ref[d, :, t].sum()
+                                             if md.departments[d] in devolved else 0.0),
                 rdel_spend_gbp_m=spend[d, 0, t], cdel_spend_gbp_m=spend[d, 1, t],
                 pie_gbp_m=pie[d, t], pie_floor_gbp_m=md.dept_pie_floor[d] * md.deflator[t],
                 baseline_gbp_m=md.dept_baseline[d].sum() * md.deflator[t],
@@ -102,11 +110,44 @@ def missions(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
                 continue
             base = mission.baseline_value + mission.baseline_trend_per_year * t
             rows.append(dict(
-                year=_label(md, t), mission=mission.id, metric=mission.metric,
+                year=_label(md, t), mission=mission.id, government_mission=mission.group,
+                metric=mission.metric,
                 unit=mission.metric_unit, baseline_value=base, value=base + sign * gains[m, t],
                 gain=gains[m, t], in_horizon=t < md.T,
                 discounted_value=md.weight[m] * md.delta[m, t] * gains[m, t]))
     return pd.DataFrame(rows)
+
+
+def metrics(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
+    """Comprehensive (input/output) metrics, one row per (metric, year):
+
+        value[c,t] = baseline_c + Σ_terms κ · (z[p,t] − b_p)
+
+    z = real spend q[p,t] for a ``real_spend`` term (an input, e.g. officers funded), or the
+    effective activity e[p,t] = Σ_i x[i,t] = (q[p,t] + v[p,t]) / Λ[p,t] for an ``activity``
+    term (an output per unit of need, which pressures erode)."""
+    md, inst = model.data, model.instance
+    cms = inst.settings.comprehensive_metrics
+    cols = ["year", "mission", "metric", "name", "unit", "kind", "baseline_value", "value", "change"]
+    if not cms:
+        return pd.DataFrame(columns=cols)
+    q = programme_spend_real(model, x)
+    xv = _block(model, x, "x").reshape(-1, md.T)
+    e = np.zeros((md.P, md.T))
+    np.add.at(e, md.piece_prog, xv)
+    pos = {p: i for i, p in enumerate(md.programmes)}
+    rows = []
+    for cm in cms:
+        change = np.zeros(md.T)
+        for term in cm.terms:
+            p = pos[term.programme]
+            z = q[p] if term.basis == "real_spend" else e[p]
+            change += term.per_gbp_m * (z - md.prog_baseline[p])
+        for t in range(md.T):
+            rows.append(dict(year=md.years[t], mission=cm.mission, metric=cm.id, name=cm.name,
+                             unit=cm.unit, kind=cm.kind, baseline_value=cm.baseline_value,
+                             value=cm.baseline_value + change[t], change=change[t]))
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _label(md, t: int) -> str:
@@ -126,15 +167,27 @@ def fiscal(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
     N_prev = np.concatenate([[fr.psnfl_initial_gbp_m], N[:-1]])
     Y = F["gdp_gbp_m"]
     Y_prev = np.concatenate([[fr.gdp_initial_gbp_m], Y[:-1]])
-    ame_current = F["ame_current_gbp_m"] - saving
-    cb = F["receipts_gbp_m"] - dels[0] - ame_current - F["depreciation_gbp_m"]
+    from allocator.models.constraints.fiscal_rules import debt_interest_rate, psnfl_forecast_previous
+    from allocator.models.constraints.welfare_cap import cap_with_margin
+
+    # plan's extra debt interest ΔDI_t = ι (N_{t−1} − N^f_{t−1}) (0 when the feedback is off)
+    extra_interest = debt_interest_rate(model) * (N_prev - psnfl_forecast_previous(model))
+    if debt_interest_rate(model) == 0.0:
+        extra_interest = np.zeros(T)
+    ame_current = F["ame_current_gbp_m"] - saving + extra_interest
+    from allocator.models.constraints.fiscal_rules import receipts_feedback
+
+    fb = receipts_feedback(model)  # ΔR_t from the growth mission's GDP gain (0 when off)
+    extra_receipts = fb[0] @ x - fb[1] if fb is not None else np.zeros(T)
+    cb = F["receipts_gbp_m"] + extra_receipts - dels[0] - ame_current - F["depreciation_gbp_m"]
     margin = cb - fr.stability_rule.required_margin_gbp_m
     welfare = F["welfare_capped_gbp_m"] - saving
     env_r, env_c = F["rdel_envelope_gbp_m"], F["cdel_envelope_gbp_m"]
     cash = (e.cash @ x).reshape(md.P, T)
     pie_share = cash[md.prog_pie].sum(axis=0) / np.maximum(cash.sum(axis=0), 1e-12)
     return pd.DataFrame(dict(
-        year=md.years, gdp_gbp_m=Y, receipts_gbp_m=F["receipts_gbp_m"],
+        year=md.years, gdp_gbp_m=Y, receipts_gbp_m=F["receipts_gbp_m"] + extra_receipts,
+        receipts_feedback_gbp_m=extra_receipts,
         rdel_gbp_m=dels[0], cdel_gbp_m=dels[1],
         rdel_envelope_gbp_m=env_r, cdel_envelope_gbp_m=env_c,
         ame_gbp_m=ame_current + F["ame_capital_gbp_m"], ame_current_gbp_m=ame_current,
@@ -144,7 +197,10 @@ def fiscal(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
         psnfl_gbp_m=N, psnfl_pct_gdp=100.0 * N / Y,
         investment_margin_gbp_m=(Y / Y_prev) * N_prev - N,
         investment_target=[y in fr.investment_rule.target_years for y in md.years],
+        debt_interest_gbp_m=F["debt_interest_gbp_m"] + extra_interest,
+        debt_interest_feedback_gbp_m=extra_interest,
         welfare_capped_gbp_m=welfare, welfare_cap_gbp_m=F["welfare_cap_gbp_m"],
+        welfare_cap_with_margin_gbp_m=cap_with_margin(model),
         headroom_gbp_m=margin - fr.headroom_gbp_m,
         pie_share=pie_share,
         pie_share_floor=s.pie.share_path(T) if s.constraints.pie_share else [0.0] * T,
@@ -153,7 +209,12 @@ def fiscal(model: AllocationModel, x: np.ndarray) -> pd.DataFrame:
 
 def shadow_prices(model: AllocationModel, row_dual: np.ndarray | None, row_activity: np.ndarray,
                   tol: float = 1e-7) -> pd.DataFrame:
-    """Mission value of relaxing each policy constraint by one unit (£1m), and its slack."""
+    """Mission value of relaxing each policy constraint by one unit (£1m), and its slack.
+
+    ``shadow_price`` = |y_r| is the value of moving the binding bound the way that helps;
+    ``helps`` says which way that is ("raising" a limit, "lowering" a floor; empty when the
+    price is 0), and ``value_if_raised`` = y_r = dV/d(bound) is signed: a floor's is negative
+    (raising it costs value, lowering it adds about as much)."""
     lp = model.lp
     labels = lp.row_labels()
     lo, hi = lp.row_lower, lp.row_upper
@@ -163,15 +224,19 @@ def shadow_prices(model: AllocationModel, row_dual: np.ndarray | None, row_activ
     price = np.where(price < tol, 0.0, price)
     df = labels.rename(columns={"family": "constraint"})
     df["shadow_price"] = price
+    signed = np.asarray(row_dual, dtype=float) if row_dual is not None else np.full(lp.m, np.nan)
+    signed = np.where(np.abs(signed) < tol, 0.0, signed)
+    df["value_if_raised"] = signed
+    df["helps"] = np.where(signed > 0, "raising", np.where(signed < 0, "lowering", ""))
     df["slack"] = np.where(np.abs(slack) < 1e-6, 0.0, slack)
     df["binding"] = (df["slack"] <= 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(hi), hi, lo))))
     df = df[~df["structural"]].drop(columns="structural")
     return df.reset_index(drop=True)[["constraint", "year", "subject", "category", "shadow_price",
-                                      "slack", "binding"]]
+                                      "helps", "value_if_raised", "slack", "binding"]]
 
 
 def row_table(model: AllocationModel) -> pd.DataFrame:
     return model.lp.row_labels()
 
 
-__all__ = ["allocations", "departments", "missions", "fiscal", "shadow_prices", "CATEGORIES"]
+__all__ = ["allocations", "departments", "missions", "metrics", "fiscal", "shadow_prices", "CATEGORIES"]

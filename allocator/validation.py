@@ -129,6 +129,76 @@ def check_cross_references(inst: "Instance") -> None:
             p.append(Problem("programmes.csv", f"{_row(i)}, field 'activity_unit'", prog.activity_unit,
                              "a programme measured in activity (no money) needs mode 'budget' and "
                              "money_unit 'gbp_m' (UK rules and unit conversion count amounts as money)"))
+    # demand pressures: known programme, years after the first horizon year, no overlaps
+    covered_years: dict[str, set] = defaultdict(set)
+    for i, pr in enumerate(inst.pressures):
+        if pr.programme not in prog_ids:
+            p.append(Problem("pressures.csv", f"{_row(i)}, field 'programme'", pr.programme,
+                             "unknown programme"))
+            continue
+        bad = False
+        for f in ("first_year", "last_year"):
+            y = getattr(pr, f)
+            if y not in yset:
+                p.append(Problem("pressures.csv", f"{_row(i)}, field '{f}'", y,
+                                 f"year is off the horizon {years[0]}..{years[-1]}"))
+                bad = True
+        if bad:
+            continue
+        if pr.first_year == years[0]:
+            p.append(Problem("pressures.csv", f"{_row(i)}, field 'first_year'", pr.first_year,
+                             "growth is from the year before; the first horizon year is the base "
+                             "(baseline spend meets its demand), so start from the second year"))
+            continue
+        a, b = years.index(pr.first_year), years.index(pr.last_year)
+        if b < a:
+            p.append(Problem("pressures.csv", f"{_row(i)}, field 'last_year'", pr.last_year,
+                             "last_year is before first_year"))
+            continue
+        span = set(range(a, b + 1))
+        if span & covered_years[pr.programme]:
+            p.append(Problem("pressures.csv", f"{_row(i)}, field 'first_year'", pr.first_year,
+                             f"years overlap another row for programme '{pr.programme}'"))
+        covered_years[pr.programme] |= span
+
+    # invest to save inside DEL: known programmes, no chains (a target is never a source)
+    sources = {r.programme for r in inst.invest_to_save}
+    seen_pairs: set = set()
+    for i, r in enumerate(inst.invest_to_save):
+        for f in ("programme", "target"):
+            if getattr(r, f) not in prog_ids:
+                p.append(Problem("invest_to_save.csv", f"{_row(i)}, field '{f}'", getattr(r, f),
+                                 "unknown programme"))
+        if r.target == r.programme:
+            p.append(Problem("invest_to_save.csv", f"{_row(i)}, field 'target'", r.target,
+                             "a programme cannot save its own demand"))
+        elif r.target in sources:
+            p.append(Problem("invest_to_save.csv", f"{_row(i)}, field 'target'", r.target,
+                             "a target cannot itself be a saving programme (no chains)"))
+        if (r.programme, r.target) in seen_pairs:
+            p.append(Problem("invest_to_save.csv", f"{_row(i)}, field 'target'", r.target,
+                             f"pair ({r.programme}, {r.target}) listed twice"))
+        seen_pairs.add((r.programme, r.target))
+
+    # comprehensive metrics: unique ids, known missions and programmes
+    groups = {m.group for m in s.missions} | mission_ids
+    metric_ids: set = set()
+    for j, cm in enumerate(s.comprehensive_metrics):
+        if cm.id in metric_ids:
+            p.append(Problem("instance.yaml", f"field 'comprehensive_metrics[{j}].id'", cm.id,
+                             "duplicate id"))
+        metric_ids.add(cm.id)
+        if cm.mission not in groups:
+            p.append(Problem("instance.yaml", f"field 'comprehensive_metrics[{j}].mission'",
+                             cm.mission, "unknown mission"))
+        if cm.floor_from is not None and cm.floor_from not in yset:
+            p.append(Problem("instance.yaml", f"field 'comprehensive_metrics[{j}].floor_from'",
+                             cm.floor_from, f"year is off the horizon {years[0]}..{years[-1]}"))
+        for k, term in enumerate(cm.terms):
+            if term.programme not in prog_ids:
+                p.append(Problem("instance.yaml",
+                                 f"field 'comprehensive_metrics[{j}].terms[{k}].programme'",
+                                 term.programme, "unknown programme"))
 
     # fiscal table: each horizon year exactly once
     seen_years: Counter = Counter()
@@ -142,12 +212,61 @@ def check_cross_references(inst: "Instance") -> None:
     for y in years:
         if seen_years[y] == 0:
             p.append(Problem("fiscal.csv", "field 'year'", y, "horizon year missing from the table"))
-    if s.mode == "envelope" and s.constraints.del_envelope:
+    # envelope mode: an empty envelope cell is a year with no envelope (the fiscal rules govern)
+    if s.mode == "envelope" and s.constraints.del_envelope and all(
+            fy.rdel_envelope_gbp_m is None and fy.cdel_envelope_gbp_m is None for fy in inst.fiscal):
+        p.append(Problem("fiscal.csv", "fields 'rdel_envelope_gbp_m', 'cdel_envelope_gbp_m'", None,
+                         "envelope mode needs a DEL envelope in at least one year"))
+    fr = s.fiscal_rules
+    if s.constraints.debt_interest_feedback and fr.debt_interest_rate > 0:
         for i, fy in enumerate(inst.fiscal):
-            for col in ("rdel_envelope_gbp_m", "cdel_envelope_gbp_m"):
-                if getattr(fy, col) is None:
-                    p.append(Problem("fiscal.csv", f"{_row(i)}, field '{col}'", None,
-                                     "envelope mode needs a DEL envelope every year"))
+            if fy.psnfl_forecast_gbp_m is None:
+                p.append(Problem("fiscal.csv", f"{_row(i)}, field 'psnfl_forecast_gbp_m'", None,
+                                 "debt-interest feedback (fiscal_rules.debt_interest_rate > 0) needs "
+                                 "the forecast PSNFL path every year"))
+    if fr.receipts_feedback_rate > 0 and fr.receipts_feedback_mission not in mission_ids:
+        p.append(Problem("instance.yaml", "field 'fiscal_rules.receipts_feedback_mission'",
+                         fr.receipts_feedback_mission, "receipts feedback needs a known mission id "
+                         "(the growth mission, metric = GDP index)"))
+    if fr.welfare_cap_years is not None:
+        caps = {fy.year: fy.welfare_cap_gbp_m for fy in inst.fiscal}
+        for j, y in enumerate(fr.welfare_cap_years):
+            if y in caps and caps[y] is None:
+                p.append(Problem("fiscal.csv", "field 'welfare_cap_gbp_m'", y,
+                                 f"fiscal_rules.welfare_cap_years[{j}] enforces the cap in {y}, "
+                                 "which has no cap figure"))
+
+    # devolved funding, settled totals, committed paths: known departments and years
+    seen_b: set = set()
+    for i, b in enumerate(inst.barnett):
+        for f in ("devolved", "department"):
+            if getattr(b, f) not in dept_ids:
+                p.append(Problem("barnett.csv", f"{_row(i)}, field '{f}'", getattr(b, f),
+                                 "unknown department"))
+        if (b.devolved, b.department) in seen_b:
+            p.append(Problem("barnett.csv", f"{_row(i)}, field 'department'", b.department,
+                             f"listed twice for '{b.devolved}'"))
+        seen_b.add((b.devolved, b.department))
+    devolved = {b.devolved for b in inst.barnett}
+    for i, b in enumerate(inst.barnett):
+        if b.department in devolved:
+            p.append(Problem("barnett.csv", f"{_row(i)}, field 'department'", b.department,
+                             "a devolved department cannot drive a Barnett consequential"))
+    for file, rows in (("settled.csv", inst.settled), ("committed.csv", inst.committed)):
+        seen_s: set = set()
+        for i, r in enumerate(rows):
+            key = (r.department, r.year, getattr(r, "category", ""))
+            if r.department not in dept_ids:
+                p.append(Problem(file, f"{_row(i)}, field 'department'", r.department,
+                                 "unknown department"))
+            if r.year not in yset:
+                p.append(Problem(file, f"{_row(i)}, field 'year'", r.year,
+                                 f"year is off the horizon {years[0]}..{years[-1]}"))
+            if key in seen_s:
+                p.append(Problem(file, f"{_row(i)}, field 'year'", r.year,
+                                 f"department '{r.department}' listed twice for this year"
+                                 + (f" and category '{key[2]}'" if key[2] else "")))
+            seen_s.add(key)
 
     # years named in instance.yaml must lie on the horizon
     def _years(field: str, labels) -> None:
@@ -156,7 +275,6 @@ def check_cross_references(inst: "Instance") -> None:
                 p.append(Problem("instance.yaml", f"field '{field}[{j}]'", y,
                                  f"year is off the horizon {years[0]}..{years[-1]}"))
 
-    fr = s.fiscal_rules
     _years("fiscal_rules.stability_rule.target_years", fr.stability_rule.target_years)
     _years("fiscal_rules.investment_rule.target_years", fr.investment_rule.target_years)
     _years("fiscal_rules.welfare_cap_years", fr.welfare_cap_years)

@@ -1,15 +1,28 @@
-"""Re-check a results folder against its instance: hash, units, every rule, the objective.
+"""Re-check a results folder against its instance: hash, units, every rule, every table,
+the status and the objective.
 
 ``verify_results(results_dir, instance=None)`` reads ``summary.json`` and the result
 tables written by ``allocator solve --out`` (in the instance's money unit), loads the
-instance (the given path, or the one recorded in the summary), and
+instance (the given path; otherwise the folder recorded in the summary if its hash
+matches, else the installed shipped instance with that hash), and
 
 1. compares the instance's SHA-256 with the one the results were produced from (a run with
    user constraints, ``summary.json`` ``user_constraints``, records the hash of the instance
-   and its constraints, so it never verifies against the bare instance);
+   and its constraints, so it never verifies against the bare instance), and the summary's
+   money unit, weights/objective kind and objective label with the instance's;
 2. converts the tables back to £m and runs :func:`allocator.checker.check_plan` with a
-   rounding allowance for the 6-decimal CSV files (5e-7 of the unit per value);
-3. recomputes the objective from the allocations and compares it with the summary.
+   rounding allowance for the 6-decimal CSV files (5e-7 of the unit per value), which
+   also recomputes the objective from the allocations and compares it with the summary;
+3. rebuilds the plan's LP point from ``allocations.csv`` (spend) and ``departments.csv``
+   (settlement limits) and recomputes every table the engine derives from it
+   (allocations, departments, missions, fiscal, and the activity columns of
+   shadow_prices): any value that differs from the saved one by more than the rounding
+   allowance is named by file, row and column;
+4. re-solves the instance (HiGHS, its own settings) and checks the summary's status and
+   objective: "optimal" must equal the optimum (relative 1e-6); "infeasible"/"unbounded"
+   must be what the solve finds, with no plan tables; a limit-stopped plan must not beat
+   the optimum; and, when the results came from the same HiGHS version, the shadow prices
+   must be the re-solve's.
 """
 
 from __future__ import annotations
@@ -23,7 +36,9 @@ import pandas as pd
 from allocator.checker import CheckReport, check_plan
 from allocator.errors import AllocatorError
 from allocator.io import instance_sha256, load_instance
-from allocator.numerics import objective_factor, table_from_unit, to_gbp_m, unit_factor
+from allocator.numerics import (objective_factor, objective_unit_label, table_from_unit, to_gbp_m,
+                                unit_factor)
+from allocator.results import TABLE_FILES
 
 TABLES_NEEDED = ("allocations", "departments", "fiscal")
 
@@ -66,13 +81,44 @@ def _read_summary(folder: Path) -> dict:
     return data
 
 
+def shipped_instances() -> list[Path]:
+    """The instance folders installed with the package (allocator.instances.*)."""
+    from importlib import resources
+
+    root = resources.files("allocator.instances")
+    return sorted(Path(str(d)) for d in root.iterdir()
+                  if d.is_dir() and (d / "instance.yaml").is_file())
+
+
+def find_instance(summary: dict, folder: Path) -> Path:
+    """The instance a results folder was produced from, when none is given: the folder the
+    summary records if it still exists with the recorded SHA-256, else the shipped
+    instance with that SHA-256 (e.g. the default after a reinstall moved site-packages),
+    else the recorded folder if it exists (its hash difference is then reported)."""
+    want = summary.get("instance_sha256")
+    recorded = summary.get("instance_path")
+    rec = Path(str(recorded)) if recorded else None
+    if rec is not None and rec.is_dir():
+        try:
+            if instance_sha256(load_instance(rec)) == want:
+                return rec
+        except AllocatorError:
+            pass
+    for cand in shipped_instances():
+        if cand != rec and instance_sha256(load_instance(cand)) == want:
+            return cand
+    if rec is not None and rec.is_dir():
+        return rec
+    where = f"the recorded instance folder {rec} does not exist" if rec else \
+        "summary.json does not record the instance folder"
+    raise AllocatorError(f"{folder}/summary.json: {where}, and no installed instance has the "
+                         f"recorded SHA-256 {str(want)[:16]}…; pass the instance with --instance")
+
+
 def verify_results(results_dir: str | Path, instance: str | Path | None = None) -> VerifyReport:
     folder = Path(results_dir)
     summary = _read_summary(folder)
-    path = instance or summary.get("instance_path")
-    if path is None:
-        raise AllocatorError(f"{folder}/summary.json does not record the instance folder; pass it "
-                             "with --instance")
+    path = instance or find_instance(summary, folder)
     inst = load_instance(path)
     unit = inst.settings.money_unit
     status = str(summary.get("status", "unknown"))
@@ -92,10 +138,20 @@ def verify_results(results_dir: str | Path, instance: str | Path | None = None) 
     if not rep.unit_ok:
         rep.problems.append(f"money unit differs: results in {summary.get('money_unit', 'gbp_m')}, "
                             f"instance in {unit}")
+    st = inst.settings
+    want = {"weights_kind": st.weights.kind, "objective_kind": st.objective.kind,
+            "objective_unit": objective_unit_label(unit, st.weights.kind, st.objective.kind)}
+    for key, val in want.items():
+        if key in summary and summary[key] != val:
+            rep.problems.append(f"summary.json: field '{key}' is {summary[key]!r}; the instance "
+                                f"gives {val!r}")
+    reference = _resolve(inst, explain=status == "infeasible")
+    present = [t for t in TABLE_FILES if (folder / f"{t}.csv").is_file()]
     missing = [t for t in TABLES_NEEDED if not (folder / f"{t}.csv").is_file()]
     if missing:
-        if status in ("infeasible", "unbounded", "error"):
-            return rep  # no plan was reported: nothing to check
+        if status in NO_PLAN:
+            _check_status(rep, summary, reference, has_plan=bool(present))
+            return rep  # no plan was reported: nothing else to check
         rep.problems.append(f"result tables missing: {', '.join(t + '.csv' for t in missing)}")
         return rep
     tables = {}
@@ -106,8 +162,237 @@ def verify_results(results_dir: str | Path, instance: str | Path | None = None) 
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
             raise AllocatorError(f"{folder / (t + '.csv')}: not a readable table ({e})") from None
         tables[t] = table_from_unit(df, unit)
-    k = objective_factor(unit, inst.settings.weights.kind)
+    k = objective_factor(unit, inst.settings.weights.kind, inst.settings.objective.kind)
     obj = {n: (None if summary.get(n) is None else float(summary[n]) * k)
            for n in ("objective", "objective_in_horizon", "objective_terminal")}
     rep.check = check_plan(to_gbp_m(inst), tables, rounding_gbp_m=5e-7 * unit_factor(unit), **obj)
+    _check_status(rep, summary, reference, has_plan=True)
+    try:
+        rep.problems += recompute_tables(folder, inst, summary, reference)
+    except AllocatorError as e:
+        rep.problems.append(str(e))
     return rep
+
+
+NO_PLAN = ("infeasible", "unbounded", "error")
+LIMITS = ("time_limit", "iteration_limit")
+KNOWN_STATUS = ("optimal", "check_failed", *NO_PLAN, *LIMITS)
+
+
+def _resolve(inst, explain: bool = False):
+    """The instance solved afresh (HiGHS unless the instance names another solver)."""
+    from allocator.api import solve
+
+    return solve(inst, explain=explain)
+
+
+def _check_infeasibility(rep: VerifyReport, folder: Path, summary: dict, ref) -> None:
+    """An infeasible folder's smallest relaxation (infeasibility.csv and the summary's total)
+    against the elastic program solved afresh: the L1 optimum is unique even where the
+    relaxation that attains it is not, so the totals must agree; the rows must too when the
+    same HiGHS wrote them."""
+    if ref.explanation is None:
+        return
+    want = float(ref.explanation.total_relaxation_gbp_m)
+    tol = 1e-6 * max(1.0, abs(want))
+    told = (summary.get("infeasibility") or {}).get("total_relaxation_gbp_m")
+    if isinstance(told, (int, float)) and abs(told - want) > tol:
+        rep.problems.append(f"summary.json: total relaxation {told:,.6f} £m; the elastic program "
+                            f"solved again gives {want:,.6f} £m")
+    f = folder / "infeasibility.csv"
+    if not f.is_file():
+        rep.problems.append("infeasibility.csv is missing for an infeasible result")
+        return
+    try:
+        old = pd.read_csv(f, dtype={"year": str})
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        rep.problems.append(f"{f.name}: not a readable table ({e})")
+        return
+    col = pd.to_numeric(old.get("relaxation_gbp_m", pd.Series(dtype=float)), errors="coerce")
+    if col.isna().any() or abs(float(col.sum()) - want) > tol:
+        rep.problems.append(f"infeasibility.csv: relaxations total {float(col.sum()):,.6f} £m; the "
+                            f"elastic program solved again gives {want:,.6f} £m")
+    sol, rs = summary.get("solver") or {}, ref.provenance.get("solver", {})
+    if sol.get("name") == rs.get("name") and sol.get("version") == rs.get("version"):
+        rep.problems += compare_table("infeasibility.csv", old, ref.explanation.relaxations,
+                                      atol=1e-6 * max(1.0, abs(want)))
+
+
+def _check_status(rep: VerifyReport, summary: dict, ref, *, has_plan: bool) -> None:
+    """The summary's status and objective against a fresh solve of the instance."""
+    status = rep.status
+    if status not in KNOWN_STATUS:
+        rep.problems.append(f"summary.json: field 'status' is {status!r}; expected one of "
+                            f"{list(KNOWN_STATUS)}")
+        return
+    obj = summary.get("objective")
+    if status in NO_PLAN:
+        if has_plan:
+            rep.problems.append(f"summary.json says status {status!r}, yet the folder holds plan "
+                                "tables")
+        if obj is not None:
+            rep.problems.append(f"summary.json says status {status!r}, yet reports objective {obj}")
+        if status in ("infeasible", "unbounded") and ref.status != status:
+            rep.problems.append(f"summary.json says status {status!r}; solving the instance again "
+                                f"gives {ref.status!r}" + (f" with objective {ref.objective:,.6g}"
+                                                          if ref.objective is not None else ""))
+        elif status == "infeasible":
+            _check_infeasibility(rep, Path(rep.results_dir), summary, ref)
+        return
+    if not isinstance(obj, (int, float)):
+        rep.problems.append(f"summary.json: status {status!r} needs a numeric 'objective', found "
+                            f"{obj!r}")
+        return
+    if ref.status != "optimal" or ref.objective is None:
+        rep.problems.append(f"summary.json says status {status!r}; solving the instance again "
+                            f"gives {ref.status!r}")
+        return
+    tol = 1e-6 * max(1.0, abs(ref.objective))
+    if status == "optimal" and abs(obj - ref.objective) > tol:
+        rep.problems.append(f"summary.json: objective {obj:,.6f} is not the optimum "
+                            f"{ref.objective:,.6f} found by solving the instance again")
+    if status in LIMITS and obj > ref.objective + tol:
+        rep.problems.append(f"summary.json: a plan stopped at a limit reports {obj:,.6f}, above the "
+                            f"optimum {ref.objective:,.6f}")
+
+
+def _plan_point(model, alloc: pd.DataFrame, depts: pd.DataFrame):
+    """The LP column vector of a saved plan: programme spend and funding from the
+    allocations, settlements S[d,k,c] = L[d,c,k0] (the limit in the period's first year)
+    from the departments table, PSNFL from its definition."""
+    from allocator.appraise import PlanError, plan_spend, plan_vector, psnfl_from_definition
+
+    md, lp = model.data, model.lp
+    plan = alloc[[c for c in ("year", "department", "programme", "funding", "spend_gbp_m")
+                  if c in alloc]]
+    try:
+        spend, _ = plan_spend(model, plan, "allocations.csv")
+    except PlanError as e:
+        raise AllocatorError(f"allocations.csv: {e}") from None
+    x = plan_vector(model, spend)
+    lim = {}
+    for r in depts.itertuples(index=False):
+        lim[(str(r.department), "resource", str(r.year))] = float(r.rdel_gbp_m)
+        lim[(str(r.department), "capital", str(r.year))] = float(r.cdel_gbp_m)
+    sb = lp.var_blocks["settlement"]
+    first = {pid: md.years[a] for pid, a, _ in md.periods}
+    for j, r in enumerate(sb.index.itertuples(index=False)):
+        key = (r.department, r.category, first[r.period])
+        if key not in lim:
+            raise AllocatorError(f"departments.csv: no row for department {r.department!r}, year "
+                                 f"{first[r.period]!r}")
+        x[sb.start + j] = lim[key]
+    psnfl_from_definition(model, x)
+    return x
+
+
+def recompute_tables(folder: Path, inst, summary: dict, ref) -> list[str]:
+    """Every saved table against the one the engine derives from the saved plan (£m)."""
+    import numpy as np
+
+    from allocator import tables as T
+    from allocator.models.allocation import build_allocation_model
+    from allocator.results_dir import load_results_dir
+
+    saved = load_results_dir(folder).tables  # in £m with _gbp_m names
+    model = build_allocation_model(to_gbp_m(inst))
+    x = _plan_point(model, saved["allocations"], saved["departments"])
+    act = model.lp.A @ x
+    fresh = {"allocations": T.allocations(model, x), "departments": T.departments(model, x),
+             "missions": T.missions(model, x), "fiscal": T.fiscal(model, x),
+             "shadow_prices": T.shadow_prices(model, None, act)}
+    f = unit_factor(inst.settings.money_unit)
+    n_alloc = max(1, len(saved["allocations"]))
+    problems = []
+    for name, new in fresh.items():
+        if name not in saved:
+            if name == "shadow_prices":
+                problems.append("shadow_prices.csv is missing")
+            continue
+        old = saved[name]
+        atol = 5e-7 * f * n_alloc + 1e-6
+        skip = {"shadow_price", "binding"} if name == "shadow_prices" else set()
+        problems += compare_table(f"{name}.csv", old, new, atol=atol, skip=skip)
+        if name == "shadow_prices" and len(old) == len(new) and "binding" in old:
+            problems += _check_binding(old, new, model, atol)
+    # shadow prices: the re-solve's duals, when the same HiGHS produced the results
+    sol = summary.get("solver") or {}
+    rs = ref.provenance.get("solver", {})
+    if ("shadow_prices" in saved and ref.status == "optimal" and sol.get("name") == rs.get("name")
+            and sol.get("version") == rs.get("version") and summary.get("status") == "optimal"):
+        from allocator.numerics import tables_to_gbp_m
+
+        mine = tables_to_gbp_m({"shadow_prices": ref.tables["shadow_prices"]}, inst.settings.money_unit,
+                               inst.settings.weights.kind, inst.settings.objective.kind)["shadow_prices"]
+        a = pd.to_numeric(saved["shadow_prices"]["shadow_price"], errors="coerce").to_numpy()
+        b = mine["shadow_price"].to_numpy()
+        if len(a) != len(b):
+            problems.append(f"shadow_prices.csv: {len(a)} rows, the re-solve gives {len(b)}")
+        else:
+            bad = np.flatnonzero(~(np.abs(a - b) <= 1e-6 * np.maximum(1.0, np.abs(b))))
+            for i in bad[:10]:
+                problems.append(f"shadow_prices.csv: row {i + 2}, column 'shadow_price': saved "
+                                f"{a[i]!r}, the re-solve gives {b[i]:.9g}")
+            if len(bad) > 10:
+                problems.append(f"shadow_prices.csv: ... and {len(bad) - 10} more shadow prices differ")
+    return problems
+
+
+def _check_binding(old: pd.DataFrame, new: pd.DataFrame, model, atol: float) -> list[str]:
+    """A saved 'binding' flag must match the recomputed one, except where the recomputed slack
+    is within the rounding allowance of the binding threshold 1e-6 · max(1, |bound|)."""
+    import numpy as np
+
+    lp = model.lp
+    pol = ~lp.row_labels()["structural"].to_numpy(dtype=bool)
+    lo, hi = lp.row_lower[pol], lp.row_upper[pol]
+    thr = 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(hi), hi, lo)))
+    slack = new["slack"].to_numpy(dtype=float)
+    saved = np.array([_text(v) == "true" for v in old["binding"]])
+    fresh = new["binding"].to_numpy(dtype=bool)
+    bad = np.flatnonzero((saved != fresh) & (np.abs(slack - thr) > atol))
+    out = [f"shadow_prices.csv: row {i + 2}, column 'binding': saved {bool(saved[i])}, recomputed "
+           f"{bool(fresh[i])} (slack {slack[i]:.6g})" for i in bad[:5]]
+    if len(bad) > 5:
+        out.append(f"shadow_prices.csv: column 'binding': ... and {len(bad) - 5} more values differ")
+    return out
+
+
+def compare_table(file: str, old: pd.DataFrame, new: pd.DataFrame, *, atol: float,
+                  rtol: float = 1e-9, skip=()) -> list[str]:
+    """Cell-by-cell comparison (same rows in the same order, same columns); numbers within
+    atol + rtol·|value|, everything else as text."""
+    import numpy as np
+
+    out = []
+    if list(old.columns) != list(new.columns):
+        return [f"{file}: columns {list(old.columns)}, expected {list(new.columns)}"]
+    if len(old) != len(new):
+        return [f"{file}: {len(old)} rows, the plan gives {len(new)}"]
+    for c in new.columns:
+        if c in skip:
+            continue
+        n = new[c]
+        if pd.api.types.is_float_dtype(n) or pd.api.types.is_integer_dtype(n):
+            o = pd.to_numeric(old[c], errors="coerce").to_numpy(dtype=float)
+            v = n.to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                ok = (np.abs(o - v) <= atol + rtol * np.abs(v)) | (np.isnan(o) & np.isnan(v)) | \
+                    (np.isinf(o) & (o == v))
+            bad = np.flatnonzero(~ok)
+            for i in bad[:5]:
+                out.append(f"{file}: row {i + 2}, column '{c}': saved {o[i]!r}, recomputed {v[i]:.9g}")
+        else:
+            o = np.array([_text(t) for t in old[c]], dtype=object)
+            v = np.array([_text(t) for t in n], dtype=object)
+            bad = np.flatnonzero(o != v)
+            for i in bad[:5]:
+                out.append(f"{file}: row {i + 2}, column '{c}': saved {old[c].iloc[i]!r}, expected "
+                           f"{n.iloc[i]!r}")
+        if len(bad) > 5:
+            out.append(f"{file}: column '{c}': ... and {len(bad) - 5} more values differ")
+    return out
+
+
+def _text(v) -> str:
+    return "" if v is None or (isinstance(v, float) and v != v) else str(v).strip().lower()

@@ -15,7 +15,10 @@ Columns (per programme p: pieces i = its segments in order plus a zero-gain tail
     S[d,k,c] >= 0                 settlement of department d, period k, category c (cash)
     N[t]     free                 PSNFL
 
-with q[p,t] = Σ_i x[p,i,t], limits L[d,c,t] = S[d,k(t),c] π_t/π_k0 and invest-to-save
+    v[r,t]   free                 demand of invest-to-save target r avoided by prevention
+
+with q[p,t] = Λ[p,t] Σ_i x[p,i,t] − v[p,t] (Λ the pressure index, v = 0 off the targets), δ
+including the persistence factor θ after the horizon, limits L[d,c,t] = S[d,k(t),c] π_t/π_k0 and invest-to-save
 savings sav_t = Σ_p a_p π_t Σ_k ℓ_p[k] (q[p,t−k] − b_p). Objective: maximise
 Σ c[p,i,t] x[p,i,t] + const with c[p,i,τ] = Σ_m w_m γ_pim Σ_k ℓ_p[k] δ_m[τ+k] and
 const = −Σ c x̄ (x̄ = the baseline's fill of each piece).
@@ -94,6 +97,22 @@ class ReferenceLP:
         self.delta = np.array([_discount(m.discount_rate if m.discount_rate is not None else dc.rate,
                                          dc.rate_after_30, dc.rate_after_75, T + self.K,
                                          m.discount_rate is not None) for m in s.missions])
+        per = s.persistence  # θ: effects landing j >= 1 years after the horizon count (1-φ)^j, 0 past Y
+        j = np.arange(T + self.K) - T + 1
+        theta = np.where(j <= 0, 1.0, (1.0 - per.terminal_fade_per_year) ** np.maximum(j, 0))
+        if per.terminal_years is not None:
+            theta[j > per.terminal_years] = 0.0
+        self.delta = self.delta * theta[None, :]
+        pix = {prog.id: i for i, prog in enumerate(inst.programmes)}
+        yix = {y: t for t, y in enumerate(self.years)}
+        growth = np.zeros((P, T))
+        for r in inst.pressures:
+            growth[pix[r.programme], yix[r.first_year]:yix[r.last_year] + 1] += r.growth_per_year
+        self.Lam = np.cumprod(1.0 + growth, axis=1)  # Λ[p,t]
+        self.its = [(pix[r.programme], pix[r.target], r.saving_per_gbp_m) for r in inst.invest_to_save]
+        self.targets = sorted({r for _, r, _ in self.its})
+        self.vpos = np.full(P, -1, dtype=int)
+        self.vpos[self.targets] = np.arange(len(self.targets))
         self.w = np.array([m.weight for m in s.missions], dtype=float)
         curves: dict[str, dict[int, list]] = {}
         for sg in inst.segments:
@@ -151,6 +170,8 @@ class ReferenceLP:
         D, Kp = len(self.depts), len(self.periods)
         self.c_s = add(np.zeros(D * Kp * 2), np.full(D * Kp * 2, np.inf))  # S at (d*Kp+k)*2+c
         self.c_n = add(np.full(T, -np.inf), np.full(T, np.inf))
+        V = len(self.targets)
+        self.c_v = add(np.full(V * T, -np.inf), np.full(V * T, np.inf))  # v[r,t] avoided demand
         self.n = n
 
     def _rows(self) -> None:
@@ -163,14 +184,22 @@ class ReferenceLP:
         self.rows = {}
 
         def q_terms(p, t, scale):
-            """Entries of Σ_i scale·x[i,t] over the pieces i of programme p (arrays)."""
+            """Entries of scale·q[p,t] = scale·(Λ[p,t] Σ_i x[i,t] − v[p,t]) (arrays)."""
             p, t = np.atleast_1d(p).astype(int), np.atleast_1d(t).astype(int)
             scale = np.broadcast_to(np.asarray(scale, dtype=float), p.shape)
             reps = counts[p]
             pr = np.repeat(np.arange(len(p)), reps)
             offs = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
             piece = order[np.repeat(first[p], reps) + offs]
-            return pr, self.c_x + piece * T + np.repeat(t, reps), np.repeat(scale, reps)
+            r = pr
+            c = self.c_x + piece * T + np.repeat(t, reps)
+            v = np.repeat(scale * self.Lam[p, t], reps)
+            tg = np.flatnonzero(self.vpos[p] >= 0)
+            if len(tg):
+                r = np.concatenate([r, tg])
+                c = np.concatenate([c, self.c_v + self.vpos[p[tg]] * T + t[tg]])
+                v = np.concatenate([v, -scale[tg]])
+            return r, c, v
 
         def add_rows(name, nrows, lo, hi, entries):
             """entries: list of (row, col, val) arrays."""
@@ -190,7 +219,36 @@ class ReferenceLP:
             self.h.addRows(nrows, lo, hi, len(v), starts, c.astype(np.int32), v.astype(float))
             self.rows[name] = (start, nrows)
 
+        self._add_rows = add_rows
+
         tt = np.arange(T)
+        # avoided demand: v[r,t] − Σ σ ℓ_s[k] q[s,t−k] = −Σ σ ℓ_s[k] b_s (sources are never targets)
+        V = len(self.targets)
+        if V:
+            ent = [(np.arange(V * T), self.c_v + np.arange(V * T), np.ones(V * T))]
+            rhs = np.zeros(V * T)
+            for src, tgt, sig in self.its:
+                for kk in range(min(self.K + 1, T)):
+                    if self.lag[src, kk] == 0:
+                        continue
+                    ts = np.arange(kk, T)
+                    coef = sig * self.lag[src, kk]
+                    r, c, v = q_terms(np.full(len(ts), src), ts - kk, -coef)
+                    ent.append((self.vpos[tgt] * T + ts[r], c, v))
+                    rhs[self.vpos[tgt] * T + ts] -= coef * self.base[src]
+            add_rows("avoided_demand_definition", V * T, rhs, rhs, ent)
+            pg, ty = np.repeat(np.array(self.targets), T), np.tile(tt, V)
+            r, c, v = q_terms(pg, ty, 1.0)
+            add_rows("spend_non_negative", V * T, 0.0, np.inf, [(r, c, v)])
+        # demand floors: q[r,t] + v[r,t] >= F_r Λ[r,t]
+        if getattr(on, "demand_floors", False):
+            ps = np.array([p for p in range(P) if self.progs[p].demand_floor_gbp_m is not None], dtype=int)
+            pg, ty = np.repeat(ps, T), np.tile(tt, len(ps))
+            r, c, v = q_terms(pg, ty, 1.0)
+            keep = c < self.c_v if V else np.ones(len(c), bool)  # q + v: drop the −v entries
+            add_rows("demand_floor", len(pg),
+                     np.array([self.progs[p].demand_floor_gbp_m for p in pg]) * self.Lam[pg, ty],
+                     np.inf, [(r[keep], c[keep], v[keep])])
         # programme floors and caps: q[p,t] >= floor, <= cap
         if on.programme_floors:
             ps = np.array([p for p in range(P) if self.progs[p].floor_gbp_m > 0], dtype=int)
@@ -284,9 +342,23 @@ class ReferenceLP:
         lim_col = self.c_s + (dd * Kp + k) * 2 + cc
         lim_val = pi[ty] / pi[k0]
         # settlements: spend − L <= 0 (= 0 when the switch is off, and in fiscal mode)
-        add_rows("settlement", 2 * D * T,
-                 -np.inf if on.settlements and s.mode == "envelope" else 0.0, 0.0,
+        # equality also in a year without that envelope; Barnett-determined limits never
+        env_missing = np.isnan(np.concatenate([self.F["rdel_envelope_gbp_m"],
+                                               self.F["cdel_envelope_gbp_m"]]))  # index c*T+t
+        devolved = {b.devolved for b in self.inst.barnett} if on.barnett else set()
+        set_lo = np.zeros(2 * D * T)
+        for d in range(D):
+            for c in range(2):
+                for t in range(T):
+                    ineq = (on.settlements and s.mode == "envelope"
+                            and not (on.del_envelope and env_missing[c * T + t]))
+                    if ineq or self.depts[d] in devolved:
+                        set_lo[(2 * d + c) * T + t] = -np.inf
+        add_rows("settlement", 2 * D * T, set_lo, 0.0,
                  spend_entries + [((2 * dd + cc) * T + ty, lim_col, -lim_val)])
+        # limit entries by (d, c, t) for the settled, committed and Barnett rows
+        self.lim_of = {(int(a), int(b), int(c2)): (col, val)
+                       for a, b, c2, col, val in zip(dd, cc, ty, lim_col, lim_val)}
         # department real floor: L[d,R,t] + L[d,C,t] >= f_d (B_R + B_C) π_t
         if on.department_real_floor:
             fl = np.array([d.real_floor for d in self.inst.departments])
@@ -305,9 +377,13 @@ class ReferenceLP:
         # DEL totals: RDEL_t / CDEL_t entries as (row c*T+t, col, val)
         del_entries = [(cc * T + ty, lim_col, lim_val), (self.cat[g_p] * T + g_t, g_col, np.ones(len(g_col)))]
         if s.mode == "envelope" and on.del_envelope:
-            add_rows("del_envelope", 2 * T, -np.inf,
-                     np.concatenate([self.F["rdel_envelope_gbp_m"], self.F["cdel_envelope_gbp_m"]]),
-                     del_entries)
+            E = np.concatenate([self.F["rdel_envelope_gbp_m"], self.F["cdel_envelope_gbp_m"]])
+            have = np.flatnonzero(~np.isnan(E))
+            pos = np.full(2 * T, -1)
+            pos[have] = np.arange(len(have))
+            ent = [(pos[r][pos[r] >= 0], c[pos[r] >= 0], v[pos[r] >= 0]) for r, c, v in del_entries]
+            add_rows("del_envelope", len(have), -np.inf, E[have], ent)
+        self._settled_committed_barnett(g_p, g_t, g_col)
         # PIE
         pie = np.array([prog.pie for prog in self.progs])
         if on.pie_department_floor:
@@ -358,7 +434,8 @@ class ReferenceLP:
             sav.append((ty2[r], c, v))
             np.subtract.at(self.sav_const, ty2, coef * self.base[pg])
         self.sav_entries = sav
-        self.wc_years = (np.arange(T) if s.fiscal_rules.welfare_cap_years is None else
+        self.wc_years = (np.flatnonzero(~np.isnan(self.F["welfare_cap_gbp_m"]))
+                         if s.fiscal_rules.welfare_cap_years is None else
                          np.array([self.years.index(y) for y in s.fiscal_rules.welfare_cap_years], int))
         if on.welfare_cap and len(self.wc_years):
             pos = np.full(T, -1)
@@ -386,7 +463,9 @@ class ReferenceLP:
         rdel = [e for e in del_entries]
         rd = [(r, c, v) for r, c, v in ((r[r < T], c[r < T], v[r < T]) for r, c, v in rdel)]
         cd = [(r - T, c, v) for r, c, v in ((r[r >= T], c[r >= T], v[r >= T]) for r, c, v in rdel)]
-        ent = [(tt, ncol, np.ones(T)), (tt[1:], ncol[:-1], -np.ones(T - 1))]
+        fr = s.fiscal_rules
+        iota = self.iota = fr.debt_interest_rate if on.debt_interest_feedback else 0.0
+        ent = [(tt, ncol, np.ones(T)), (tt[1:], ncol[:-1], -(1.0 + iota) * np.ones(T - 1))]
         ent += [(r, c, -v) for r, c, v in rd + cd] + sav
         add_rows("psnfl_definition", T, 0.0, 0.0, ent)
         fr = s.fiscal_rules
@@ -396,6 +475,8 @@ class ReferenceLP:
             pos[self.st_years] = np.arange(len(self.st_years))
             ent = [(pos[r][pos[r] >= 0], c[pos[r] >= 0], -v[pos[r] >= 0]) for r, c, v in rd]
             ent += [(pos[r][pos[r] >= 0], c[pos[r] >= 0], v[pos[r] >= 0]) for r, c, v in sav]
+            later = self.st_years[self.st_years > 0]  # −ι N_{t−1}
+            ent.append((pos[later], ncol[later - 1], -iota * np.ones(len(later))))
             add_rows("stability_rule", len(self.st_years), 0.0, np.inf, ent)
         self.inv_years = np.array([self.years.index(y) for y in fr.investment_rule.target_years], int)
         if on.investment_rule and len(self.inv_years):
@@ -408,23 +489,94 @@ class ReferenceLP:
             add_rows("investment_rule", len(ts), -np.inf, 0.0, ent)
         self._push_bounds()
 
+    def _settled_committed_barnett(self, g_p, g_t, g_col) -> None:
+        """settled_total: L = V (fixed rows, not devolved); committed_path: L_R + L_C >= K;
+        barnett: L_n − Σ β (L_d + MF_d) = Ref_n − Σ β Ref_d, Ref from settled.csv held flat real."""
+        inst, on, T, pi = self.inst, self.inst.settings.constraints, self.T, self.pi
+        D = len(self.depts)
+        dix = {d: i for i, d in enumerate(self.depts)}
+        cat = {"resource": 0, "capital": 1}
+        devolved = {b.devolved for b in inst.barnett} if on.barnett else set()
+        add_rows = self._add_rows
+        if on.settled_totals:
+            rows = [r for r in inst.settled if r.fixed and r.department not in devolved]
+            ent_r, ent_c, ent_v = [], [], []
+            for i, r in enumerate(rows):
+                col, val = self.lim_of[(dix[r.department], cat[r.category], self.years.index(r.year))]
+                ent_r.append(i); ent_c.append(col); ent_v.append(val)
+            add_rows("settled_total", len(rows), [r.limit_gbp_m for r in rows],
+                     [r.limit_gbp_m for r in rows],
+                     [(np.array(ent_r, int), np.array(ent_c, int), np.array(ent_v, float))])
+        if on.committed_paths and inst.committed:
+            ent_r, ent_c, ent_v = [], [], []
+            for i, r in enumerate(inst.committed):
+                for c in range(2):
+                    col, val = self.lim_of[(dix[r.department], c, self.years.index(r.year))]
+                    ent_r.append(i); ent_c.append(col); ent_v.append(val)
+            add_rows("committed_path", len(inst.committed), [r.min_del_gbp_m for r in inst.committed],
+                     np.inf, [(np.array(ent_r, int), np.array(ent_c, int), np.array(ent_v, float))])
+        if not (on.barnett and inst.barnett):
+            return
+        V = {(dix[r.department], cat[r.category], self.years.index(r.year)): r.limit_gbp_m
+             for r in inst.settled}
+        base = [(d.rdel_baseline_gbp_m, d.cdel_baseline_gbp_m) for d in inst.departments]
+        ref = np.zeros((D, 2, T))
+        for d in range(D):
+            for c in range(2):
+                v, u = base[d][c], 0
+                for t in range(T):
+                    if (d, c, t) in V:
+                        v, u = V[(d, c, t)], t
+                    ref[d, c, t] = v * pi[t] / pi[u]
+        nations = list(dict.fromkeys(b.devolved for b in inst.barnett))
+        ent_r, ent_c, ent_v, rhs = [], [], [], []
+        mf_owner = np.array([self.owners[p][0] for p in g_p], dtype=int)
+        for j, n in enumerate(nations):
+            for c in range(2):
+                for t in range(T):
+                    row = (j * 2 + c) * T + t
+                    col, val = self.lim_of[(dix[n], c, t)]
+                    ent_r.append(row); ent_c.append(col); ent_v.append(val)
+                    r0 = ref[dix[n], c, t]
+                    for b in (b for b in inst.barnett if b.devolved == n):
+                        d = dix[b.department]
+                        beta = b.comparability_factor * b.population_proportion
+                        col, val = self.lim_of[(d, c, t)]
+                        ent_r.append(row); ent_c.append(col); ent_v.append(-beta * val)
+                        m = (mf_owner == d) & (self.cat[g_p] == c) & (g_t == t)
+                        ent_r += [row] * int(m.sum()); ent_c += list(g_col[m])
+                        ent_v += [-beta] * int(m.sum())
+                        r0 -= beta * ref[d, c, t]
+                    rhs.append(r0)
+        add_rows("barnett", len(rhs), rhs,
+                 np.inf if inst.settings.settlement_profile == "flat_real" else rhs,
+                 [(np.array(ent_r, int), np.array(ent_c, int), np.array(ent_v, float))])
+
     # ------------------------------------------------------------------ parameters
     def _bounds(self) -> dict:
         """Fiscal-dependent row bounds from the current forecast self.F."""
         fr, F, T = self.inst.settings.fiscal_rules, self.F, self.T
         H, sc = fr.headroom_gbp_m, self.sav_const
         out = {}
-        out["del_envelope"] = (np.full(2 * T, -np.inf),
-                               np.concatenate([F["rdel_envelope_gbp_m"], F["cdel_envelope_gbp_m"]]))
+        E = np.concatenate([F["rdel_envelope_gbp_m"], F["cdel_envelope_gbp_m"]])
+        out["del_envelope"] = (np.full(int((~np.isnan(E)).sum()), -np.inf), E[~np.isnan(E)])
         w = self.wc_years
         out["welfare_cap"] = (np.full(len(w), -np.inf),
-                              (F["welfare_cap_gbp_m"] - F["welfare_capped_gbp_m"] + sc)[w])
+                              (F["welfare_cap_gbp_m"] * (1.0 + fr.welfare_cap_margin)
+                               - F["welfare_capped_gbp_m"] + sc)[w])
+        # ΔDI_t = ι (N_{t−1} − N^f_{t−1}): constant part −ι N^f_{t−1} (N^f_{−1} = N_{−1})
+        iota = self.iota
+        Nf_prev = np.zeros(T)
+        if iota:
+            by_year = {f.year: f.psnfl_forecast_gbp_m for f in self.inst.fiscal}
+            Nf_prev = np.array([fr.psnfl_initial_gbp_m] + [by_year[y] for y in self.years[:-1]])
         rhs = (F["ame_current_gbp_m"] + F["ame_capital_gbp_m"] - F["receipts_gbp_m"]
-               + F["other_psnfl_flows_gbp_m"] - sc)
-        rhs[0] += fr.psnfl_initial_gbp_m
+               + F["other_psnfl_flows_gbp_m"] - sc - iota * Nf_prev)
+        rhs[0] += (1.0 + iota) * fr.psnfl_initial_gbp_m
         out["psnfl_definition"] = (rhs, rhs)
         lo = (fr.stability_rule.required_margin_gbp_m + H - F["receipts_gbp_m"]
-              + F["ame_current_gbp_m"] + F["depreciation_gbp_m"] - sc)
+              + F["ame_current_gbp_m"] + F["depreciation_gbp_m"] - sc - iota * Nf_prev)
+        lo[0] += iota * fr.psnfl_initial_gbp_m
         out["stability_rule"] = (lo[self.st_years], np.full(len(self.st_years), np.inf))
         Y = F["gdp_gbp_m"]
         hi = np.full(T, -H)

@@ -54,7 +54,8 @@ def apply(inst: Instance, scenario: dict) -> Instance:
     for f in new.fiscal:
         if f.year in pos:
             for col, arr in scenario["fiscal"].items():
-                setattr(f, col, float(arr[pos[f.year]]))
+                v = float(arr[pos[f.year]])
+                setattr(f, col, None if np.isnan(v) else v)  # no envelope that year stays none
     for m, w in zip(new.settings.missions, scenario["weights"]):
         m.weight = float(w)
     return new

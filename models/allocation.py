@@ -36,6 +36,10 @@ class Expressions:
     del_total: sp.csr_matrix  # total DEL (limits + Mission Fund), category c: row c*T + t
     ame_saving: sp.csr_matrix  # welfare AME saved in year t (variable part)
     ame_saving_const: np.ndarray  # minus the saving of baseline spend (constant part), (T,)
+    q_need: sp.csr_matrix  # real spend plus avoided demand, q + v = Λ Σ_i x: row p*T + t
+    activity: sp.csr_matrix  # effective activity e = Σ_i x = (q + v) / Λ: row p*T + t
+    avoided_definition: sp.csr_matrix  # v − Σ σ ℓ q of each invest-to-save target: row r*T + t
+    avoided_definition_rhs: np.ndarray  # − Σ σ ℓ b (constant side), (V*T,)
     funding_balance: sp.csr_matrix  # Σ_d f + g − π q of each split programme: row s*T + t
     split_programmes: np.ndarray  # programmes paid through funding columns, in row order
 
@@ -87,21 +91,33 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
                       columns=["department", "period", "category"])
     settle = lp.add_variables("settlement", si, 0.0, INF)
     lp.add_variables("psnfl", pd.DataFrame({"year": years}), -INF, INF)  # N_t, used by fiscal_rules
+    V = len(md.its_targets)  # v[r,t]: real £m of target r's demand avoided by prevention (invest to save)
+    vb = lp.add_variables("avoided_demand", pd.DataFrame({
+        "programme": np.repeat(np.array(md.programmes, dtype=object)[md.its_targets], T),
+        "year": np.tile(years, V)}), -INF, INF)
 
     # -- shared expressions ---------------------------------------------------------
     pi = md.deflator
+
+    def grid(a, b):
+        """Row-major (a × T) index grid a[:, None] * T + b[None, :], flattened."""
+        return (np.asarray(a, dtype=int)[:, None] * T + b[None, :]).ravel()
+
     xcols = np.arange(N * T)
-    q_local = _select(md.piece_prog[xcols // T] * T + xcols % T, xcols, 1.0, (P * T, N * T))
-    q = lp.column_matrix(x, q_local)
+    # real spend q[p,t] = Λ[p,t] Σ_i x[i,t] − v[p,t]: the pieces hold effective activity at
+    # first-year demand; Λ is the pressure index; v the demand avoided by prevention (targets only)
+    qrow = md.piece_prog[xcols // T] * T + xcols % T
+    q_local = _select(qrow, xcols, md.pressure.ravel()[qrow], (P * T, N * T))
+    q_gross = lp.column_matrix(x, q_local)
+    activity = lp.column_matrix(x, _select(qrow, xcols, 1.0, (P * T, N * T)))  # e = Σ_i x
+    vrows = grid(md.its_targets, np.arange(T)) if V else np.zeros(0, dtype=int)
+    v_in_q = lp.column_matrix(vb, _select(vrows, np.arange(V * T), 1.0, (P * T, V * T)))
+    q = (q_gross - v_in_q).tocsr()
     pi_rows = sp.diags(np.tile(pi, P))
     cash = (pi_rows @ q).tocsr()
 
     tt = np.arange(T)
     ones = np.ones  # entry values of selection matrices
-
-    def grid(a, b):
-        """Row-major (a × T) index grid a[:, None] * T + b[None, :], flattened."""
-        return (np.asarray(a, dtype=int)[:, None] * T + b[None, :]).ravel()
 
     owner0 = np.array([o[0] for o in md.prog_owners], dtype=int)
     cat = md.prog_category
@@ -172,15 +188,54 @@ def build_allocation_model(inst: Instance) -> AllocationModel:
         pick = _select(np.arange(len(split) * T), grid(split, tt), 1.0, (len(split) * T, P * T))
         fb = (A - pick @ cash).tocsr()
 
+    # avoided demand (structural definition, added by models/constraints/avoided_demand.py):
+    #   v[r,t] − Σ_{(s,r)} σ_sr Σ_{τ<=t} ℓ_s[t−τ] q[s,τ] = − Σ_{(s,r)} σ_sr Σ_{τ<=t} ℓ_s[t−τ] b_s
+    const_v = np.zeros(V * T)
+    avoided_def = sp.csr_matrix((V * T, lp.n))
+    if V:
+        vpos = np.full(P, -1, dtype=int)
+        vpos[md.its_targets] = np.arange(V)
+        rr, tg, taug = (a.ravel() for a in np.meshgrid(np.arange(len(md.its_source)), tt, tt,
+                                                        indexing="ij"))
+        lagk = tg - taug
+        ok = (lagk >= 0) & (lagk <= md.K)
+        rr, tg, taug, lagk = rr[ok], tg[ok], taug[ok], lagk[ok]
+        src = md.its_source[rr]
+        wv = md.its_saving[rr] * md.lag[src, lagk]
+        keep = wv != 0
+        rr, tg, taug, src, wv = rr[keep], tg[keep], taug[keep], src[keep], wv[keep]
+        rowv = vpos[md.its_target[rr]] * T + tg
+        Dq = sp.csr_matrix((wv, (rowv, src * T + taug)), shape=(V * T, P * T)) @ q_gross
+        np.subtract.at(const_v, rowv, wv * md.prog_baseline[src])
+        avoided_def = (lp.column_matrix(vb, sp.identity(V * T, format="csr")) - Dq).tocsr()
+
     expr = Expressions(q=q.tocsr(), cash=cash, dept_spend=dept_spend, dept_pie=dept_pie,
                        mission_fund=mission_fund.tocsr(), limit=limit.tocsr(), del_total=del_total,
-                       ame_saving=ame_saving, ame_saving_const=const,
+                       ame_saving=ame_saving, ame_saving_const=const, q_need=q_gross.tocsr(), activity=activity.tocsr(),
+                       avoided_definition=avoided_def, avoided_definition_rhs=const_v,
                        funding_balance=fb, split_programmes=np.array(split, dtype=int))
     model = AllocationModel(inst, md, lp, expr)
     for family in registry():  # every declared constraint family, in its declared order
         family.add(model)
     objective.set_objective(model)
     return model
+
+
+def avoided_demand(md: ModelData, q: np.ndarray) -> np.ndarray:
+    """v[p,t] (P, T) from real spend q (P, T): Σ_{(s,p)} σ_sp Σ_{τ<=t} ℓ_s[t−τ] (q[s,τ] − b_s),
+    zero for programmes that are no invest-to-save target."""
+    v = np.zeros((md.P, md.T))
+    for s_, r, sig in zip(md.its_source, md.its_target, md.its_saving):
+        dq = q[s_] - md.prog_baseline[s_]
+        for k in range(min(md.K + 1, md.T)):
+            if md.lag[s_, k]:
+                v[r, k:] += sig * md.lag[s_, k] * dq[:md.T - k]
+    return v
+
+
+def effective_activity(md: ModelData, q: np.ndarray) -> np.ndarray:
+    """e[p,t] = (q[p,t] + v[p,t]) / Λ[p,t]: real £m of first-year service per head of need."""
+    return (q + avoided_demand(md, q)) / md.pressure
 
 
 DECISION_BLOCKS = ("x", "funding", "mission_fund", "settlement")

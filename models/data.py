@@ -30,6 +30,29 @@ def discount_factors(rate: float, rate_after_30: float, rate_after_75: float, n:
     return 1.0 / growth
 
 
+def persistence_factors(T: int, n: int, fade: float, years: int | None) -> np.ndarray:
+    """θ_t for t = 0..n-1: 1 inside the horizon (t < T); (1 − fade)^(t − T + 1) for an effect
+    landing t − T + 1 years after it; 0 once t − T + 1 exceeds ``years`` (truncation)."""
+    t = np.arange(n)
+    s = np.maximum(t - T + 1, 0)
+    theta = np.where(t < T, 1.0, (1.0 - fade) ** s)
+    if years is not None:
+        theta = np.where(s > years, 0.0, theta)
+    return theta
+
+
+def pressure_index(inst: Instance, years: list[str]) -> np.ndarray:
+    """Λ[p,t] = Π_{1<=j<=t} (1 + g[p,j]) with g[p,j] the pressures.csv growth covering year j
+    (0 where none): the real spend needed in year t to buy programme p's first-year service
+    per head of need, per real £m of first-year spend. Λ[p,0] = 1."""
+    pos = {y: t for t, y in enumerate(years)}
+    pid = {p.id: i for i, p in enumerate(inst.programmes)}
+    g = np.zeros((len(inst.programmes), len(years)))
+    for r in inst.pressures:
+        g[pid[r.programme], pos[r.first_year]:pos[r.last_year] + 1] += r.growth_per_year
+    return np.cumprod(1.0 + g, axis=1)
+
+
 @dataclass
 class ModelData:
     years: list[str]
@@ -52,7 +75,7 @@ class ModelData:
     dept_pie_floor: np.ndarray  # (D,) real £m
     missions: list[str]
     weight: np.ndarray  # (M,)
-    delta: np.ndarray  # (M, T+K) discount factors
+    delta: np.ndarray  # (M, T+K) discount factors × persistence θ_t
     piece_prog: np.ndarray  # (N,)
     piece_seg: np.ndarray  # (N,) segment number, 0 for the tail piece
     piece_width: np.ndarray  # (N,) inf for the tail
@@ -61,6 +84,13 @@ class ModelData:
     periods: list[tuple[str, int, int]]  # (id, first t, last t) — settlement periods
     period_of_year: np.ndarray  # (T,)
     fiscal: dict  # column -> (T,) array, cash £m
+    pressure: np.ndarray  # (P, T) Λ: pressure index, 1 in the first year
+    prog_demand_floor: np.ndarray  # (P,) real £m at first-year demand, nan where none
+    its_source: np.ndarray  # (R,) invest-to-save rows: saving programme
+    its_target: np.ndarray  # (R,) programme whose demand falls
+    its_saving: np.ndarray  # (R,) real £m avoided per real £m above baseline
+    its_targets: np.ndarray  # (V,) distinct targets, in programme order (avoided-demand columns)
+    persistence: np.ndarray  # (T+K,) θ_t, folded into delta
 
     @property
     def P(self) -> int:
@@ -95,6 +125,7 @@ def model_data(inst: Instance) -> ModelData:
     dpos = {d: i for i, d in enumerate(dept_ids)}
     progs = inst.programmes
     P = len(progs)
+    ppos = {p.id: i for i, p in enumerate(progs)}
     lag_map: dict[str, dict[int, float]] = {}
     for lw in inst.lag_profiles:
         lag_map.setdefault(lw.profile, {})[lw.lag] = lw.weight
@@ -108,10 +139,12 @@ def model_data(inst: Instance) -> ModelData:
     mpos = {m: i for i, m in enumerate(missions)}
     M = len(missions)
     dsc = s.discounting
+    theta = persistence_factors(T, T + K, s.persistence.terminal_fade_per_year,
+                                s.persistence.terminal_years)
     delta = np.vstack([
         discount_factors(m.discount_rate if m.discount_rate is not None else dsc.rate,
                          dsc.rate_after_30, dsc.rate_after_75, T + K,
-                         flat=m.discount_rate is not None)
+                         flat=m.discount_rate is not None) * theta
         for m in s.missions])
 
     # response pieces: each programme's segments in order, then the tail
@@ -175,4 +208,12 @@ def model_data(inst: Instance) -> ModelData:
         piece_gain=np.array(piece_gain, dtype=float).reshape(-1, M),
         piece_baseline_fill=np.array(piece_fill, dtype=float),
         periods=periods, period_of_year=period_of_year, fiscal=fiscal,
+        pressure=pressure_index(inst, years),
+        prog_demand_floor=np.array([np.nan if p.demand_floor_gbp_m is None else p.demand_floor_gbp_m
+                                    for p in progs], dtype=float),
+        its_source=np.array([ppos[r.programme] for r in inst.invest_to_save], dtype=int),
+        its_target=np.array([ppos[r.target] for r in inst.invest_to_save], dtype=int),
+        its_saving=np.array([r.saving_per_gbp_m for r in inst.invest_to_save], dtype=float),
+        its_targets=np.array(sorted({ppos[r.target] for r in inst.invest_to_save}), dtype=int),
+        persistence=theta,
     )

@@ -62,6 +62,10 @@ def set_objective(model, lagged=None) -> None:
         from .targets import set_cost
 
         set_cost(model)
+    elif model.instance.settings.objective.kind == "net_value":  # V − λ·C (§4c)
+        from .net_value import add_cost
+
+        add_cost(model)
 
 
 def mission_gains(md, x: np.ndarray) -> np.ndarray:

@@ -161,3 +161,44 @@ def test_random_plans_value_and_gap(spends):
     assert [min(0.0, env[y]) for y in years] == pytest.approx([-o for o in over], abs=1e-9)
     if a.test("affordability").passed and a.test("deliverability").passed:
         assert value <= opt + 1e-9
+
+
+def test_an_optimum_that_leaves_settlement_unspent_passes(uk_dir):
+    """Every department's real-terms floor at 1.0: some departments' programmes cannot absorb
+    their floor (caps and ramps), so the optimum sets limits above spend. The appraisal gives
+    the plan those settlements (the least that meet every rule) and it passes, with the
+    unspent amounts noted; before, it took settlements = spend and found 61 breaches."""
+    from allocator.schema import Instance
+
+    data = load_instance(uk_dir).model_dump()
+    for d in data["departments"]:
+        d["real_floor"] = 1.0
+    inst = Instance.model_validate(data)
+    res = solve(inst)
+    assert res.status == "optimal"
+    dep = res.departments
+    unspent = (dep["rdel_gbp_m"] + dep["cdel_gbp_m"] - dep["rdel_spend_gbp_m"] - dep["cdel_spend_gbp_m"])
+    assert unspent.sum() > 20_000  # £22.2bn of limits above spend over the horizon
+    a = appraise(inst, res.allocations)
+    assert a.passed, [t.summary for t in a.tests if not t.passed]
+    assert a.violations.empty
+    assert a.gap == pytest.approx(0.0, abs=1e-6 * abs(res.objective))
+    fcdo = [n for n in a.notes if n.startswith("FCDO:")]
+    assert fcdo and "left unspent" in fcdo[0]
+
+
+def test_a_floor_no_settlement_can_meet_is_still_a_breach(uk_dir):
+    """When no settlements make every rule hold (here: real-terms floors of 1.3 that the DEL
+    envelopes cannot hold), the appraisal falls back to the settlements that cover the plan
+    and names the broken floors."""
+    from allocator.schema import Instance
+
+    inst = load_instance(uk_dir)
+    res = solve(inst)
+    data = inst.model_dump()
+    for d in data["departments"]:
+        d["real_floor"] = 1.3
+    a = appraise(Instance.model_validate(data), res.allocations, optimise=False)
+    assert not a.test("affordability").passed
+    assert set(a.violations["constraint"]) == {"department_real_floor"}
+    assert not any("left unspent" in n for n in a.notes)

@@ -110,16 +110,22 @@ def test_untamperable_rows_are_structural(name):
 
 # ----------------------------------------------------------------------------- every appraisal test fails
 def _baseline_plan(inst):
+    """Standing still: baseline real spend grown with each programme's pressure index
+    (pressures.csv), i.e. today's service per head of need, which scores exactly zero."""
     import pandas as pd
 
+    from allocator.models.data import pressure_index
+
+    lam = pressure_index(inst, inst.years)
     return pd.DataFrame([dict(year=y, programme=p.id, department=p.owners[0], funding="department",
-                              spend_gbp_m=p.baseline_gbp_m * f.deflator)
-                         for p in inst.programmes for y, f in zip(inst.years, inst.fiscal)])
+                              spend_gbp_m=p.baseline_gbp_m * lam[i, t] * f.deflator)
+                         for i, p in enumerate(inst.programmes)
+                         for t, (y, f) in enumerate(zip(inst.years, inst.fiscal))])
 
 
 def test_mission_critical_and_ten_year_fail_on_a_plan_below_baseline(uk_dir):
     """Cutting every programme by 10% in every year loses mission value against the baseline:
-    both value tests fail (and the baseline plan itself scores exactly zero)."""
+    both value tests fail (and the standing-still plan itself scores exactly zero)."""
     from allocator import load_instance
 
     inst = load_instance(uk_dir)

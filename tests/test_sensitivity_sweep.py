@@ -51,8 +51,9 @@ def _edits(uk):
 
     def envelope(d):
         for r in d["fiscal"]:
-            r["rdel_envelope_gbp_m"] *= 1.01
-            r["cdel_envelope_gbp_m"] *= 1.01
+            for col in ("rdel_envelope_gbp_m", "cdel_envelope_gbp_m"):
+                if r[col] is not None:  # no envelope after SR2025's years: the rules govern
+                    r[col] *= 1.01
 
     return {"discount_rate": rate, "weight:health": weight, "effect:DfE": effect,
             "lag_shift_years": lag, "headroom_gbp_m": headroom, "envelope_multiplier": envelope}
@@ -125,3 +126,17 @@ def test_bad_grid_is_a_user_error(tiny_dir):
         sweep(inst, {"weight:wealth": [1]})
     with pytest.raises(AllocatorError, match="must be a finite number"):
         sweep(inst, {"discount_rate": [-0.1]})
+
+
+def test_tornado_shows_an_infeasible_end_as_infeasible(tiny_dir):
+    """Envelope × 0.4 = £10m a year cannot pay b1's £12m floor: that end is infeasible, so the
+    parameter is reported with its infeasible end (no swing of 0) and sorted first."""
+    inst = load_instance(tiny_dir)
+    res = sweep(inst, {"weight:wellbeing": [0.5, 1.5], "envelope_multiplier": [0.4, 1.2]},
+                ranging=False)
+    t = res.tornado.set_index("parameter")
+    assert t.loc["envelope_multiplier", "infeasible_end"] == "low"
+    assert "low end 0.4 infeasible" in t.loc["envelope_multiplier", "infeasible_at"]
+    assert np.isnan(t.loc["envelope_multiplier", "swing"])
+    assert t.loc["weight:wellbeing", "infeasible_end"] == ""
+    assert list(res.tornado["parameter"]) == ["envelope_multiplier", "weight:wellbeing"]

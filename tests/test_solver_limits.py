@@ -114,16 +114,21 @@ def test_real_time_limit_on_a_large_generated_lp(uk_dir):
     0.05 s: the run stops at the limit and says so without inventing a plan."""
     d = load_instance(uk_dir).model_dump()
     k = 8
-    progs, segs = [], []
+    progs, segs, press, its = [], [], [], []
     for i in range(k):
         for p in d["programmes"]:
             q = dict(p, id=f"{p['id']}_{i}")
-            for f in ("baseline_gbp_m", "floor_gbp_m", "cap_gbp_m", "ramp_limit_gbp_m"):
+            for f in ("baseline_gbp_m", "floor_gbp_m", "cap_gbp_m", "ramp_limit_gbp_m",
+                      "demand_floor_gbp_m"):
                 q[f] = None if p[f] is None else p[f] / k
             progs.append(q)
         segs += [dict(s, programme=f"{s['programme']}_{i}", width_gbp_m=s["width_gbp_m"] / k)
                  for s in d["segments"]]
-    d["programmes"], d["segments"] = progs, segs
+        press += [dict(r, programme=f"{r['programme']}_{i}") for r in d["pressures"]]
+        its += [dict(r, programme=f"{r['programme']}_{i}", target=f"{r['target']}_{i}")
+                for r in d["invest_to_save"]]
+    d["programmes"], d["segments"], d["pressures"], d["invest_to_save"] = progs, segs, press, its
+    d["settings"]["comprehensive_metrics"] = []  # they name the original programmes
     d["resource_use"] = [dict(u, programme=f"{u['programme']}_{i}")  # each copy uses 1/k as much
                          for i in range(k) for u in d["resource_use"]]
     res = solve(Instance.model_validate(d), time_limit_s=0.05)

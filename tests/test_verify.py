@@ -59,7 +59,7 @@ def test_changed_instance_fails_the_hash(solved, tmp_path):
     inst_dir, out = solved
     other = tmp_path / "uk2"
     shutil.copytree(inst_dir, other)
-    (other / "fiscal.csv").write_text((other / "fiscal.csv").read_text().replace("1262270", "1262271"))
+    (other / "fiscal.csv").write_text((other / "fiscal.csv").read_text().replace("1304000", "1304001"))
     p = run("verify", out, "--instance", other, "--json")
     rep = json.loads(p.stdout)
     assert p.returncode == 2 and rep["instance_hash_matches"] is False
@@ -91,3 +91,132 @@ def test_verify_results_in_bn_unit(tiny_dir, tmp_path):
     rep = json.loads(p.stdout)
     assert p.returncode == 0 and rep["ok"], p.stdout
     assert json.loads((out / "summary.json").read_text())["money_unit"] == "gbp_bn"
+
+
+# --------------------------------------------------------------------------- every table
+def _edit_cell(folder, table, column, row, change):
+    import pandas as pd
+
+    f = folder / f"{table}.csv"
+    df = pd.read_csv(f, dtype=str, keep_default_na=False)
+    df.loc[row, column] = change(df.loc[row, column])
+    df.to_csv(f, index=False)
+
+
+@pytest.mark.parametrize("table, column, row, change, expect", [
+    ("missions", "value", 3, lambda v: str(float(v) + 0.5), "missions.csv: row 5, column 'value'"),
+    ("missions", "discounted_value", 0, lambda v: str(float(v) * 1.01), "missions.csv: row 2, column 'discounted_value'"),
+    ("fiscal", "headroom_gbp_m", 2, lambda v: str(float(v) + 1.0), "fiscal.csv: row 4, column 'headroom_gbp_m'"),
+    ("fiscal", "stability_target", 0, lambda v: "False" if v == "True" else "True", "fiscal.csv: row 2, column 'stability_target'"),
+    ("fiscal", "psnfl_pct_gdp", 6, lambda v: str(float(v) - 0.1), "fiscal.csv: row 8, column 'psnfl_pct_gdp'"),
+    ("departments", "pie_floor_gbp_m", 1, lambda v: str(float(v) + 1.0), "departments.csv: row 3, column 'pie_floor_gbp_m'"),
+    ("shadow_prices", "slack", 10, lambda v: str(float(v) + 7.0), "shadow_prices.csv: row 12, column 'slack'"),
+    ("shadow_prices", "shadow_price", 0, lambda v: str(float(v) + 0.25), "shadow_prices.csv: row 2, column 'shadow_price'"),
+    ("allocations", "category", 0, lambda v: "capital" if v == "resource" else "resource", "allocations.csv: row 2, column 'category'"),
+])
+def test_an_edit_to_any_table_fails_verify_naming_file_row_and_column(solved, tmp_path, table, column,
+                                                                      row, change, expect):
+    _, out = solved
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    _edit_cell(bad, table, column, row, change)
+    p = run("verify", bad, "--json")
+    rep = json.loads(p.stdout)
+    assert p.returncode == 2 and not rep["ok"], p.stdout
+    assert any(expect in q for q in rep["problems"]), rep["problems"]
+
+
+@pytest.mark.parametrize("field, value, expect", [
+    ("status", "infeasible", "summary.json says status 'infeasible', yet the folder holds plan tables"),
+    ("status", "bogus", "field 'status' is 'bogus'"),
+    ("objective", 600000.0, "is not the optimum"),
+    ("objective_unit", "£bn-equivalent (monetised weights)", "field 'objective_unit'"),
+    ("money_unit", "gbp_bn", "money unit differs"),
+])
+def test_an_edit_to_the_summary_fails_verify(solved, tmp_path, field, value, expect):
+    _, out = solved
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    s = json.loads((bad / "summary.json").read_text())
+    s[field] = value
+    (bad / "summary.json").write_text(json.dumps(s))
+    p = run("verify", bad, "--json")
+    rep = json.loads(p.stdout)
+    assert p.returncode == 2 and not rep["ok"]
+    assert any(expect in q for q in rep["problems"]), rep["problems"]
+
+
+def test_an_infeasible_claim_is_checked_by_solving_again(solved, tmp_path):
+    """A folder whose tables were removed and whose status says infeasible: the instance
+    solves, so verify says so."""
+    _, out = solved
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    for t in ("allocations", "departments", "missions", "fiscal", "shadow_prices"):
+        (bad / f"{t}.csv").unlink()
+    s = json.loads((bad / "summary.json").read_text())
+    s.update(status="infeasible", objective=None, objective_in_horizon=None, objective_terminal=None)
+    (bad / "summary.json").write_text(json.dumps(s))
+    p = run("verify", bad, "--json")
+    rep = json.loads(p.stdout)
+    assert p.returncode == 2
+    assert any("solving the instance again gives 'optimal'" in q for q in rep["problems"]), rep["problems"]
+
+
+def test_verify_finds_the_installed_default_by_its_hash(tmp_path):
+    """After a reinstall the recorded site-packages path is stale: verify without --instance
+    finds the shipped instance with the recorded SHA-256."""
+    out = tmp_path / "res"
+    assert run("solve", "--out", out, "-q").returncode == 0
+    s = json.loads((out / "summary.json").read_text())
+    s["instance_path"] = str(tmp_path / "old-venv" / "site-packages" / "allocator" / "instances" / "uk_missions")
+    (out / "summary.json").write_text(json.dumps(s))
+    p = run("verify", out, "--json")
+    rep = json.loads(p.stdout)
+    assert p.returncode == 0 and rep["ok"], p.stdout + p.stderr
+    assert rep["instance"].endswith("uk_missions") and "old-venv" not in rep["instance"]
+    # an unknown hash and a stale path: a clear message, exit 1
+    s["instance_sha256"] = "0" * 64
+    (out / "summary.json").write_text(json.dumps(s))
+    p = run("verify", out)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert "does not exist" in p.stderr and "--instance" in p.stderr
+
+
+def test_an_infeasible_folder_is_checked_against_the_elastic_program(tiny_copy, tmp_path):
+    """tiny with a floor of 30 against envelopes of 25: the smallest relaxation is 3 × £5m.
+    A true infeasible folder verifies; an edited relaxation or an edited status does not."""
+    text = (tiny_copy / "programmes.csv").read_text().replace(",0,12,,,now", ",0,30,,,now")
+    (tiny_copy / "programmes.csv").write_text(text)
+    out = tmp_path / "res"
+    assert run("solve", tiny_copy, "--out", out, "-q").returncode == 2
+    p = run("verify", out, "--json")
+    assert p.returncode == 0 and json.loads(p.stdout)["ok"], p.stdout + p.stderr
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    _edit_cell(bad, "infeasibility", "relaxation_gbp_m", 0, lambda v: str(float(v) - 1.0))
+    rep = json.loads(run("verify", bad, "--json").stdout)
+    assert not rep["ok"]
+    assert any("relaxations total 14.000000 £m; the elastic program solved again gives 15.000000"
+               in q for q in rep["problems"]), rep["problems"]
+    bad2 = tmp_path / "bad2"
+    shutil.copytree(out, bad2)
+    s = json.loads((bad2 / "summary.json").read_text())
+    s["status"] = "unbounded"
+    (bad2 / "summary.json").write_text(json.dumps(s))
+    rep = json.loads(run("verify", bad2, "--json").stdout)
+    assert any("solving the instance again gives 'infeasible'" in q for q in rep["problems"])
+
+
+def test_a_flipped_binding_flag_fails_verify(solved, tmp_path):
+    import pandas as pd
+
+    _, out = solved
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    sp = pd.read_csv(out / "shadow_prices.csv")
+    i = int(sp.index[(~sp["binding"]) & (sp["slack"] > 100)][0])
+    _edit_cell(bad, "shadow_prices", "binding", i, lambda v: "True")
+    rep = json.loads(run("verify", bad, "--json").stdout)
+    assert any(f"shadow_prices.csv: row {i + 2}, column 'binding': saved True" in q
+               for q in rep["problems"]), rep["problems"]

@@ -23,6 +23,9 @@ from . import tools_cmds  # noqa: E402,F401  (template, report, appraise, diff)
 from . import sensitivity_cmds  # noqa: E402,F401
 from . import reliability_cmds  # noqa: E402,F401
 from . import cycles_cmds  # noqa: E402,F401
+from . import statement_cmds  # noqa: E402,F401  (mission impact statement)
+from . import uncertainty_cmds  # noqa: E402,F401
+from . import levers_cmds  # noqa: E402,F401
 
 
 def main() -> None:

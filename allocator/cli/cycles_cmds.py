@@ -89,29 +89,37 @@ def cycles(
 
 
 def _print(res, table, out) -> None:
+    """Measures as rows, regimes as columns (five regimes fit in 80 columns); number cells never
+    wrap or get cut (min_width = the widest figure), only the measure names may wrap."""
+    from rich import box
+
     unit = res.meta["value_unit"]
-    t = Table(title=f"Spending Review regimes on {res.meta['paths']} paths (means; value in {unit})")
+    t = Table(title=f"Spending Review regimes on {res.meta['paths']} paths (means; value in {unit})",
+              box=box.SIMPLE_HEAD, padding=(0, 1))
     heads = {"mission_value_gbp_m": "mission value", "net_value_gbp_m": "net of review costs",
              "breaches": "rule breaches", "breach_gbp_m": "breach £m", "budget_volatility_pct":
-             "budget volatility %", "reviews": "reviews", "triggered_reviews": "triggered",
+             "budget volatility %", "reviews": "reviews", "triggered_reviews": "triggered reviews",
              "pie_share_final": "PIE share (final)"}
-    t.add_column("regime")
-    for c in table.columns:
-        t.add_column(heads[c], justify="right")
-    for reg, row in table.iterrows():
-        cells = []
-        for c, v in row.items():
-            cells.append(f"{v:.1%}" if c == "pie_share_final" else
-                         f"{v:,.2f}" if c in ("breaches", "budget_volatility_pct", "reviews",
-                                             "triggered_reviews") else f"{v:,.0f}")
-        t.add_row(reg, *cells)
+
+    def cell(c, v):
+        return (f"{v:.1%}" if c == "pie_share_final" else
+                f"{v:,.2f}" if c in ("breaches", "budget_volatility_pct", "reviews", "triggered_reviews")
+                else f"{v:,.0f}")
+
+    cells = {reg: [cell(c, v) for c, v in row.items()] for reg, row in table.iterrows()}
+    t.add_column("measure", overflow="fold", min_width=12)
+    for reg, col in cells.items():
+        t.add_column(str(reg), justify="right", no_wrap=True,
+                     min_width=max(len(str(reg)), *(len(x) for x in col)))
+    for i, c in enumerate(table.columns):
+        t.add_row(heads.get(c, c), *(cells[reg][i] for reg in cells))
     console.print(t)
     base = res.meta["base_regime"]
     d = res.differences[res.differences["measure"] == "net_value_gbp_m"]
     if len(d):
         t = Table(title=f"Net mission value against {base}: paired difference, 95% confidence interval")
         for c in ("regime", "mean difference", "95% CI"):
-            t.add_column(c, justify="right" if c != "regime" else "left")
+            t.add_column(c, justify="right" if c != "regime" else "left", no_wrap=c != "regime")
         for r in d.itertuples():
             t.add_row(r.regime, f"{r.mean_difference:+,.0f}", f"[{r.ci95_low:+,.0f}, {r.ci95_high:+,.0f}]")
         console.print(t)

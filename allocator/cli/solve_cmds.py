@@ -27,15 +27,21 @@ def solve(
     excel: bool = typer.Option(False, "--excel", help="Also write OUT/results.xlsx (needs --out)."),
     plots: bool = typer.Option(False, "--plots", help="Also write the plots to OUT/plots/ as PNG "
                                "and SVG (needs --out)."),
+    parquet: bool = typer.Option(False, "--parquet", help="Also write each table as Parquet beside "
+                                 "its CSV (needs --out and pyarrow: pip install 'allocator[parquet]')."),
 ) -> None:
     """Allocate the envelope: solve the mission-weighted LP and report the plan."""
     from allocator import load_instance
     from allocator import solve as run_solve
 
-    if (excel or plots) and out is None:
+    if (excel or plots or parquet) and out is None:
         from allocator.errors import AllocatorError
 
-        raise AllocatorError("--excel and --plots write into the results folder: give --out DIR")
+        raise AllocatorError("--excel, --plots and --parquet write into the results folder: give --out DIR")
+    if parquet:
+        from allocator.output import write_parquet
+
+        write_parquet(None, None)  # raises a clear error now (before solving) when pyarrow is missing
     t_start = time.perf_counter()
     path = resolve_instance(instance)
     t0 = time.perf_counter()
@@ -45,7 +51,7 @@ def solve(
     res.timings_s["load"] = round(load_s, 6)
     res.provenance["instance_path"] = str(Path(path).resolve())  # for `allocator verify`
     if out is not None:
-        res.write(out)
+        res.write(out, parquet=parquet)
         from allocator.cli.tools_cmds import write_extras
 
         write_extras(res, out, excel=excel, plots=plots, quiet=quiet or as_json)
@@ -88,7 +94,7 @@ def print_summary(res, out: Path | None) -> None:
         _print_budget(res, unit)
     else:
         _print_fiscal(res, unit)
-    _print_binding(res)
+    _print_binding(res, unit)
     tm = res.timings_s
     console.print("timings (s): " + ", ".join(f"{k} {v:.3f}" for k, v in tm.items()))
     if out is not None:
@@ -124,19 +130,21 @@ def _print_fiscal(res, unit: str) -> None:
         mark = " *" if r.stability_target else ""
         t.add_row(r.year, _gbp(r.rdel_gbp_m), _gbp(r.cdel_gbp_m), _gbp(r.current_balance_gbp_m),
                   _gbp(r.headroom_gbp_m) + mark, f"{r.psnfl_pct_gdp:.1f}",
-                  _gbp(r.welfare_cap_gbp_m - r.welfare_capped_gbp_m))
+                  "" if r.welfare_cap_with_margin_gbp_m != r.welfare_cap_with_margin_gbp_m  # no cap
+                  else _gbp(r.welfare_cap_with_margin_gbp_m - r.welfare_capped_gbp_m))
     console.print(t)
     console.print("  * a stability-rule target year; headroom = margin over the rule after the "
                   "required buffer")
 
 
-def _print_binding(res) -> None:
+def _print_binding(res, unit: str) -> None:
     if "shadow_prices" in res.tables and res.binding is not None:
         from allocator.explain import binding_by_family
 
         fam = binding_by_family(res.shadow_prices)
-        t = Table(title="Binding constraints by family (mission value per extra unit of the row: "
-                        "1m of money, or one resource unit)")
+        per = {"gbp_m": "£1m", "gbp_bn": "£1bn", "gbp": "£1"}[unit]
+        t = Table(title=f"Binding constraints by family (objective per extra {per}, or one unit "
+                        "of a resource, moved the way that helps)")
         for c in ("family", "binding rows", "largest shadow price", "where"):
             t.add_column(c, justify="right" if c in ("binding rows", "largest shadow price") else "left")
         for r in fam[fam["binding"] > 0].itertuples():

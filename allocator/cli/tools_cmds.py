@@ -84,8 +84,18 @@ def report(
 @app.command()
 def appraise(
     instance: Path = typer.Argument(..., help="Instance folder or .xlsx workbook."),
-    plan: Path = typer.Argument(..., help="Plan CSV with the columns of allocations.csv (year, "
-                                "department, programme, funding, spend_gbp_m, ...)."),
+    plan: Optional[Path] = typer.Argument(None, help="Plan CSV shaped like allocations.csv: year, programme "
+                                "and one of spend_gbp_m / spend_gbp_bn / spend_gbp (cash, in the "
+                                "unit its name says); department for programmes with several "
+                                "owners; funding=mission_fund for Mission Fund rows. Omit with --proposal."),
+    proposal: Optional[Path] = typer.Option(None, "--proposal", "-p", help="Appraise one business "
+                                            "case instead of a plan: a CSV of programme, "
+                                            "change_gbp_m (real £m a year against baseline), "
+                                            "optional year; figures are its increment over "
+                                            "the baseline."),
+    allow_dip: list[str] = typer.Option([], "--allow-dip", help="Declare a J-curve: MISSION=DEPTH "
+                                        "(metric units; '*' for every mission). A dip before the "
+                                        "last year deeper than this fails mission critical."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write appraisal.json, "
                                        "constraints.csv and missions.csv to this folder."),
     no_optimal: bool = typer.Option(False, "--no-optimal", help="Skip solving for the optimal plan "
@@ -98,12 +108,26 @@ def appraise(
     the gap to the optimal plan. Exit 0 if every test passes, 4 if any fails."""
     from allocator import load_instance
     from allocator.appraise import appraise as run_appraise
+    from allocator.appraise import appraise_proposal
+    from allocator.errors import AllocatorError
 
+    if (plan is None) == (proposal is None):
+        raise AllocatorError("appraise: give a PLAN.csv or --proposal CASE.csv (one of them)")
+    dips = {}
+    for item in allow_dip:
+        mission, _, depth = item.partition("=")
+        try:
+            dips[mission.strip()] = float(depth)
+        except ValueError:
+            raise AllocatorError(f"--allow-dip: expected MISSION=DEPTH, got {item!r}") from None
     with progress_bar(quiet or as_json) as bar:
         task = bar.add_task("appraising", total=2)
         inst = load_instance(instance)
         bar.advance(task)
-        a = run_appraise(inst, plan, optimise=not no_optimal)
+        if proposal is not None:
+            a = appraise_proposal(inst, proposal, optimise=not no_optimal, dip_tolerance=dips or None)
+        else:
+            a = run_appraise(inst, plan, optimise=not no_optimal, dip_tolerance=dips or None)
         bar.advance(task)
     if out is not None:
         a.write(out)
@@ -133,6 +157,12 @@ def _print_appraisal(a, out) -> None:
     console.print(t)
     console.print(f"Plan mission value {a.mission_value:,.1f} {a.objective_unit} (in horizon "
                   f"{a.value_in_horizon:,.1f}, after {a.value_terminal:,.1f})")
+    nv = a.net_value or {}
+    if nv:
+        bcr = "n/a (no extra cost)" if nv.get("bcr") is None else f"{nv['bcr']:,.2f}"
+        console.print(f"Net value against the baseline: NPV {nv['npv_gbp_m']:,.1f}, BCR {bcr} "
+                      f"(extra cost {nv['extra_cost_gbp_m']:,.1f} real £m discounted, at "
+                      f"{nv['cost_of_public_funds']:g} per £)")
     if a.gap is not None:
         console.print(f"Optimal objective {a.optimal_objective:,.1f}; gap to the optimal plan "
                       f"[bold]{a.gap:,.1f}[/] ({a.optimal_status})"
@@ -181,13 +211,19 @@ def diff(
         t.add_row(r.item, fmt(r.a), fmt(r.b), fmt(r.change))
     console.print(t)
     if len(d.departments):
-        t = Table(title="Allocation by department, horizon total (cash £m)")
+        dep = d.departments
+        moved = dep[dep["change_gbp_m"].abs() > 0.05]
+        still = dep[dep["change_gbp_m"].abs() <= 0.05]
+        t = Table(title=f"Allocation by department, horizon total (cash £m): {len(moved)} of "
+                        f"{len(dep)} changed")
         for c in ("department", "A", "B", "change", "%"):
-            t.add_column(c, justify="left" if c == "department" else "right")
-        for r in d.departments.head(15).itertuples():
+            t.add_column(c, justify="left" if c == "department" else "right", no_wrap=c != "department")
+        for r in moved.itertuples():
             t.add_row(r.department, f"{r.a_gbp_m:,.0f}", f"{r.b_gbp_m:,.0f}", f"{r.change_gbp_m:+,.1f}",
                       "–" if r.change_pct != r.change_pct else f"{r.change_pct:+.1f}")
         console.print(t)
+        if len(still):
+            console.print(f"unchanged (within £0.05m): {', '.join(map(str, still['department']))}")
         t = Table(title="Missions")
         for c in ("mission", "value A", "value B", "change", "final-year gain change"):
             t.add_column(c, justify="left" if c == "mission" else "right")
@@ -203,6 +239,9 @@ def diff(
             for r in h.head(30).itertuples():
                 t.add_row(r.year, r.rule, f"{r.a_gbp_m:,.0f}", f"{r.b_gbp_m:,.0f}", f"{r.change_gbp_m:+,.1f}")
             console.print(t)
+            if len(h) > 30:
+                console.print(f"... and {len(h) - 30} more rule-years that changed (all in "
+                              f"{'headroom.csv with --out' if out is None else f'{out}/headroom.csv'})")
     for n in d.notes:
         console.print(f"note: {n}", style="yellow")
     if out is not None:

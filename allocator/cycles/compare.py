@@ -71,6 +71,9 @@ class CyclesResult:
             plots.value_distribution(self, tmp / "mission_value_by_regime")
             plots.headroom_fan(self, tmp / "headroom_fan")
             write_json(self.meta, tmp / "summary.json")
+            from allocator.dictionary import datapackage_for_folder
+
+            datapackage_for_folder(tmp, "cycles")
 
 
 # --------------------------------------------------------------------------- workers
@@ -122,6 +125,11 @@ def compare_cycles(instance: Instance | str | Path, cycles: Iterable = (1, 2, 3,
     ``out``: folder for the progress log and, when the run completes, the result files
     (:meth:`CyclesResult.write`); ``resume`` skips paths already in its log.
     ``progress(done, total)`` is called as paths finish.
+
+    >>> from allocator import compare_cycles, load_instance, tiny_instance_path
+    >>> res = compare_cycles(load_instance(tiny_instance_path()), cycles=[1, 3], paths=4, seed=1)
+    >>> sorted(res.summary["regime"].unique()), len(res.paths)
+    (['1y', '3y'], 8)
     """
     if not isinstance(instance, Instance):
         instance = load_instance(instance)

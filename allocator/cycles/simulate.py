@@ -69,8 +69,10 @@ class CycleSimulator:
         self.session.add_breach_slacks(ELASTIC_FAMILIES, us.absorption.breach_penalty_per_gbp_m)
         # Past years are fixed to values from earlier solves, whose equality rows (funding
         # balance, PSNFL) hold to HiGHS's 1e-7 tolerance; with every column of such a row
-        # fixed, that residual must still pass. 1e-6 £m is 1e-12 of the largest figures.
-        self.session.backend.set_option("primal_feasibility_tolerance", 1e-6)
+        # fixed, that residual must still pass. Settlement rows are equalities too in years
+        # without an envelope (and chain with split funding rows), so two residuals can add up:
+        # 1e-5 £m (£10) is 1e-11 of the largest figures.
+        self.session.backend.set_option("primal_feasibility_tolerance", 1e-5)
         md, lp, e = self.session.model.data, self.session.model.lp, self.session.model.expr
         self.md, self.lp, self.e = md, lp, e
         T = self.T = md.T
@@ -78,6 +80,11 @@ class CycleSimulator:
         self.pi = self.base["deflator"]
         fr = s.fiscal_rules
         self.fr = fr
+        # debt-interest feedback (models/constraints/fiscal_rules.py): ΔDI_t = ι (N_{t−1} − N^f_{t−1})
+        from allocator.models.constraints.fiscal_rules import debt_interest_rate, psnfl_forecast_previous
+
+        self.iota = debt_interest_rate(self.session.model)
+        self.Nf_prev = psnfl_forecast_previous(self.session.model)
         self.H, self.m = fr.headroom_gbp_m, fr.stability_rule.required_margin_gbp_m
         on = s.constraints
         self.stab_target = np.array([on.stability_rule and y in fr.stability_rule.target_years
@@ -85,7 +92,9 @@ class CycleSimulator:
         self.inv_target = np.array([on.investment_rule and y in fr.investment_rule.target_years
                                     for y in md.years])
         wy = fr.welfare_cap_years
-        self.welfare_years = np.array([on.welfare_cap and (wy is None or y in wy) for y in md.years])
+        caps = {f.year: f.welfare_cap_gbp_m for f in instance.fiscal}
+        self.welfare_years = np.array([on.welfare_cap and (y in wy if wy is not None else
+                                                           caps[y] is not None) for y in md.years])
         self.discount = 1.0 / (1.0 + s.discounting.rate) ** np.arange(T)
         self.reserve = us.absorption.reserve_share_of_rdel * self.base["rdel_envelope_gbp_m"]
         if not np.all(np.isfinite(self.reserve)):
@@ -107,7 +116,9 @@ class CycleSimulator:
                  | set(lp.var_blocks["mission_fund"].index["programme"]))
         self.cuts_on = s.settlement_profile == "annual" and self.us.absorption.max_in_year_cut_share > 0
         cand = [p for p in range(md.P) if md.programmes[p] not in split and md.prog_category[p] == 0
-                and not md.prog_pie[p] and md.prog_ame_saving[p] == 0]
+                and not md.prog_pie[p] and md.prog_ame_saving[p] == 0
+                and not (s.constraints.demand_floors and np.isfinite(md.prog_demand_floor[p]))]
+        # (statutory demand-led services are not cut in-year: their demand floor must hold)
         self.cut_progs = np.array(cand, dtype=int)
         xb = lp.var_blocks["x"]
         pieces = np.flatnonzero(np.isin(md.piece_prog, self.cut_progs))
@@ -124,6 +135,23 @@ class CycleSimulator:
             for j, (d, per, cat) in enumerate(zip(idx["department"], idx["period"], idx["category"])):
                 if cat == "resource":
                     self.settle_col[dpos[d], ypos[per]] = sb.start + j
+        # departments whose year-t resource limit an in-year cut may not move: a fixed settled
+        # total, a devolved limit set by Barnett or a department whose limit drives one, a
+        # committed path (models/constraints/settlements.py, barnett.py)
+        inst, on = self.instance, s.constraints
+        self.cut_pinned = np.zeros((md.D, T), dtype=bool)
+        pos = {y: t for t, y in enumerate(md.years)}
+        if on.settled_totals:
+            for r in inst.settled:
+                if r.fixed and r.category == "resource":
+                    self.cut_pinned[md.departments.index(r.department), pos[r.year]] = True
+        if on.barnett:
+            for b in inst.barnett:
+                self.cut_pinned[md.departments.index(b.devolved), :] = True
+                self.cut_pinned[md.departments.index(b.department), :] = True
+        if on.committed_paths:
+            for r in inst.committed:
+                self.cut_pinned[md.departments.index(r.department), pos[r.year]] = True
         mfb = lp.var_blocks["mission_fund"]
         self.mf_share = (s.mission_fund.max_share_of_del
                          if (s.constraints.mission_fund and mfb.size) else 0.0)
@@ -145,9 +173,18 @@ class CycleSimulator:
         sav = e.ame_saving @ x + e.ame_saving_const
         return dels[0], dels[1], sav
 
-    def _stability_margin(self, F: dict, rdel, sav, reserve_spent) -> np.ndarray:
-        """Current balance less the required margin m (cash £m), every year."""
-        return (F["receipts_gbp_m"] - rdel - reserve_spent - (F["ame_current_gbp_m"] - sav)
+    def _plan_interest(self, x: np.ndarray) -> np.ndarray:
+        """The plan's extra debt interest ΔDI_t from its own PSNFL path (0 without feedback)."""
+        if not self.iota:
+            return np.zeros(self.T)
+        nb = self.lp.var_blocks["psnfl"]
+        N = x[nb.start:nb.start + self.T]
+        return self.iota * (np.concatenate([[self.fr.psnfl_initial_gbp_m], N[:-1]]) - self.Nf_prev)
+
+    def _stability_margin(self, F: dict, rdel, sav, reserve_spent, interest=0.0) -> np.ndarray:
+        """Current balance less the required margin m (cash £m), every year; ``interest`` is
+        the extra debt interest ΔDI (current AME)."""
+        return (F["receipts_gbp_m"] - rdel - reserve_spent - (F["ame_current_gbp_m"] - sav + interest)
                 - self.base["depreciation_gbp_m"] - self.m)
 
     # ------------------------------------------------------------------ re-plan
@@ -212,6 +249,7 @@ class CycleSimulator:
         floor = md.dept_real_floor * md.dept_baseline.sum(axis=1) * pi
         allow_d = np.where(md.dept_real_floor > 0, lim.sum(axis=1) - floor, np.inf)
         allow_d = np.maximum(allow_d, 0.0)
+        allow_d[self.cut_pinned[:, t]] = 0.0  # limits fixed by settled totals, Barnett, commitments
         budget = min(need_cash, self.us.absorption.max_in_year_cut_share
                      * float(pi * q[self.cut_progs, t].sum()))
         if self.mf_share > 0:
@@ -245,10 +283,11 @@ class CycleSimulator:
             col, i = cols[k], self.cut_pieces[k]
             p = md.piece_prog[i]
             d = md.prog_owners[p][0]
-            take = min(x[col], allow_p[p], allow_d[d] / pi, (budget - done) / pi)
+            lam = md.pressure[p, t]  # real spend per unit of the piece (pressure index)
+            take = min(x[col] * lam, allow_p[p], allow_d[d] / pi, (budget - done) / pi)
             if take <= TOL:
                 continue
-            x[col] -= take
+            x[col] -= take / lam
             x[self.settle_col[d, t]] -= take * pi
             allow_p[p] -= take
             allow_d[d] -= take * pi
@@ -280,12 +319,15 @@ class CycleSimulator:
                 next_review = t + regime.length
                 pending = False
                 rdel, _, sav = self._fiscal_parts(x)
-                fm = self._stability_margin(F_review, rdel, sav, self.reserve) - self.H
+                fm = self._stability_margin(F_review, rdel, sav, self.reserve,
+                                            self._plan_interest(x)) - self.H
                 sel = self.stab_target & (np.arange(T) >= t)
                 planned_min = float(fm[sel].min()) if sel.any() else np.inf
             # outturn of year t
             rdel, cdel, sav = self._fiscal_parts(x)
-            margin = self._stability_margin(R, rdel, sav, self.reserve)[t]
+            di = np.zeros(T)  # extra debt interest on the realised PSNFL
+            di[t] = self.iota * (psnfl_prev - self.Nf_prev[t]) if self.iota else 0.0
+            margin = self._stability_margin(R, rdel, sav, self.reserve, di)[t]
             res_t = self.reserve[t]
             if self.stab_target[t] and margin < 0:
                 pressure = -margin
@@ -297,8 +339,9 @@ class CycleSimulator:
                 stab_breach[t] = max(pressure, 0.0)
             reserve_spent[t] = res_t - drawn[t]
             rdel, cdel, sav = self._fiscal_parts(x)
-            headroom[t] = self._stability_margin(R, rdel, sav, reserve_spent)[t] - self.H
+            headroom[t] = self._stability_margin(R, rdel, sav, reserve_spent, di)[t] - self.H
             psnfl = (psnfl_prev + rdel[t] + reserve_spent[t] + cdel[t] + R["ame_current_gbp_m"][t] - sav[t]
+                     + di[t]
                      + self.base["ame_capital_gbp_m"][t] - R["receipts_gbp_m"][t]
                      + self.base["other_psnfl_flows_gbp_m"][t])
             gdp = R["gdp_gbp_m"][t]
@@ -306,7 +349,8 @@ class CycleSimulator:
                 inv_breach[t] = max(psnfl - (gdp / gdp_prev) * psnfl_prev, 0.0)
             if self.welfare_years[t]:
                 welf_breach[t] = max(R["welfare_capped_gbp_m"][t] - sav[t]
-                                     - self.base["welfare_cap_gbp_m"][t], 0.0)
+                                     - self.base["welfare_cap_gbp_m"][t]
+                                     * (1.0 + self.fr.welfare_cap_margin), 0.0)
             # triggers, judged at the end of year t
             if regime.triggers and t + 1 < min(next_review, T):
                 fired[t] = self._triggers(t, path, R, F_review, x, planned_min, gdp, gdp_prev)
@@ -334,7 +378,7 @@ class CycleSimulator:
         if tr.headroom_below_gbp_m is not None:
             Fn = forecast(self.us, self.base, path, t + 1)
             rdel, _, sav = self._fiscal_parts(x)
-            fm = self._stability_margin(Fn, rdel, sav, self.reserve) - self.H
+            fm = self._stability_margin(Fn, rdel, sav, self.reserve, self._plan_interest(x)) - self.H
             sel = self.stab_target & (np.arange(self.T) > t)
             if sel.any():
                 now = float(fm[sel].min())

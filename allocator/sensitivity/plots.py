@@ -40,8 +40,13 @@ def tornado(tornado_df, base_objective: float, path: Path, source: str, weights_
             label="lower value")
     ax.barh(y, np.maximum(hi, base_objective) - base_objective, left=base_objective, color="#4f81bd",
             label="higher value")
-    labels = [f"{p}  [{a:g} → {b:g}]" for p, a, b in zip(d["parameter"], d["value_at_low"],
-                                                         d["value_at_high"])]
+    bad = d["infeasible_at"].fillna("").to_numpy() if "infeasible_at" in d else [""] * len(d)
+    labels = [f"{p}  [{a:g} → {b:g}]" + (f"  INFEASIBLE: {w}" if w else "")
+              for p, a, b, w in zip(d["parameter"], d["value_at_low"], d["value_at_high"], bad)]
+    for yi, w in zip(y, bad):  # an infeasible end is marked, never drawn as a swing of 0
+        if w:
+            ax.text(base_objective, yi, "  no feasible plan at an end", va="center", fontsize=7,
+                    color="#7f0000")
     ax.set_yticks(y, labels, fontsize=8)
     ax.axvline(base_objective, color="k", lw=0.8)
     ax.set_xlabel(f"mission value (objective), {_unit(weights_kind)}")

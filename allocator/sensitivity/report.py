@@ -99,8 +99,11 @@ def run_sensitivity(instance: Instance, events, out: str | Path, *,
         tables.update(sw.tables)
         summary["sweep"] = {"base_objective": sw.base_objective, "units": int(len(sw.results) - 1),
                             "infeasible_units": int((sw.results["status"] != "optimal").sum()),
-                            "largest_swings": sw.tornado.head(5)[["parameter", "swing"]]
-                            .to_dict(orient="records"),
+                            "largest_swings": [
+                                {"parameter": r.parameter,
+                                 "swing": None if r.infeasible_end else float(r.swing),
+                                 "infeasible_at": r.infeasible_at or None}
+                                for r in sw.tornado.head(5).itertuples()],
                             "ranging_status": sw.ranging.attrs.get("ranging_status")
                             if sw.ranging is not None else None}
         summary["timings_s"]["sweep"] = sw.timings_s
@@ -129,4 +132,7 @@ def run_sensitivity(instance: Instance, events, out: str | Path, *,
         summary["files"] = sorted([f"{t}.csv" for t in tables] + [p.name for p in written])
         summary["timings_s"]["total"] = round(time.perf_counter() - t_start, 6)
         write_json(summary, tmp / "summary.json")
+        from allocator.dictionary import datapackage_for_folder
+
+        datapackage_for_folder(tmp, "sensitivity")
     return summary

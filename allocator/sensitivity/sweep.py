@@ -212,6 +212,13 @@ def sweep(instance: Instance, parameter_grid: dict | None = None, *, n_jobs: int
     ``effect:<department>``, ``lag_shift_years``, ``headroom_gbp_m``, ``envelope_multiplier``)
     to lists of values (multipliers for weight/effect/envelope). ``n_jobs`` > 1 runs chunks
     on joblib workers. With a :class:`RunLog`, finished units are logged and skipped on resume.
+
+    >>> from allocator import load_instance, sweep, tiny_instance_path
+    >>> sw = sweep(load_instance(tiny_instance_path()), {"discount_rate": [0.02, 0.05]})
+    >>> sw.results[["parameter", "objective"]].round(2).values.tolist()
+    [['base', 184.5], ['discount_rate', 180.47], ['discount_rate', 174.83]]
+    >>> round(float(sw.tornado.loc[0, "swing"]), 2)
+    5.64
     """
     t_start = time.perf_counter()
     instance = to_gbp_m(instance)  # analyses run, and report, in £m whatever the money_unit
@@ -308,19 +315,35 @@ def _largest(instance: Instance, k: int) -> list[str]:
 
 
 def tornado_table(res: pd.DataFrame, base_objective: float) -> pd.DataFrame:
-    """Per parameter: the lowest and highest objective over its values, and the swing."""
-    r = res[(res["parameter"] != "base") & res["objective"].notna()]
+    """Per parameter: the lowest and highest objective over its feasible values, the swing,
+    and whether an end of its range (its smallest or largest value) has no feasible plan.
+    An infeasible end is not a swing of 0: ``infeasible_end`` names it ("low", "high",
+    "both") with the value, its swing is left empty (unbounded), and such parameters sort
+    first."""
+    r = res[res["parameter"] != "base"]
     rows = []
     for name, g in r.groupby("parameter", sort=False):
-        lo, hi = g.loc[g["objective"].idxmin()], g.loc[g["objective"].idxmax()]
+        ok = g[g["objective"].notna()]
+        ends = {"low": g.loc[g["value"].idxmin()], "high": g.loc[g["value"].idxmax()]}
+        bad = [k for k, e in ends.items() if pd.isna(e["objective"])]
+        infeasible_end = ("both" if len(bad) == 2 else bad[0]) if bad else ""
+        where = "; ".join(f"{k} end {ends[k]['value']:g} infeasible" for k in bad)
+        if len(ok):
+            lo, hi = ok.loc[ok["objective"].idxmin()], ok.loc[ok["objective"].idxmax()]
+            lo_v, lo_o, hi_v, hi_o = lo["value"], lo["objective"], hi["value"], hi["objective"]
+        else:
+            lo_v = lo_o = hi_v = hi_o = float("nan")
         rows.append(dict(parameter=name, base_objective=base_objective,
-                         value_at_low=lo["value"], objective_low=lo["objective"],
-                         value_at_high=hi["value"], objective_high=hi["objective"],
-                         swing=hi["objective"] - lo["objective"],
-                         infeasible_values=int((res[(res["parameter"] == name)]["objective"].isna()).sum())))
+                         value_at_low=lo_v, objective_low=lo_o, value_at_high=hi_v, objective_high=hi_o,
+                         swing=(hi_o - lo_o) if not bad else float("nan"),
+                         infeasible_values=int(g["objective"].isna().sum()),
+                         infeasible_end=infeasible_end, infeasible_at=where))
     df = pd.DataFrame(rows, columns=["parameter", "base_objective", "value_at_low", "objective_low",
-                                     "value_at_high", "objective_high", "swing", "infeasible_values"])
-    return df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+                                     "value_at_high", "objective_high", "swing", "infeasible_values",
+                                     "infeasible_end", "infeasible_at"])
+    df["_bad"] = df["infeasible_end"] != ""
+    df = df.sort_values(["_bad", "swing"], ascending=False, kind="stable").drop(columns="_bad")
+    return df.reset_index(drop=True)
 
 
 def tornado_allocation_table(alloc: pd.DataFrame, departments: list[str]) -> pd.DataFrame:

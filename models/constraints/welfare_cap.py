@@ -1,12 +1,14 @@
 """The welfare cap (family ``welfare_cap``).
 
-Welfare spending inside the cap is the forecast W_t less invest-to-save savings:
+Welfare spending inside the cap is the forecast W_t less invest-to-save savings; the
+legislated test is the cap plus its margin μ^W (``fiscal_rules.welfare_cap_margin``):
 
-    W_t − sav_t <= cap_t          in the enforced years (default: every year)
+    W_t − sav_t <= Cap_t (1 + μ^W)      in the enforced years 𝒯^W
 
     sav_t = Σ_p a_p π_t Σ_{τ<=t} ℓ_p[t−τ] (q[p,τ] − b_p)
 
 a_p is real AME saved per real £m spent above baseline, ℓ_p the programme's lag profile.
+𝒯^W is ``fiscal_rules.welfare_cap_years``, by default every year with a cap figure.
 """
 
 import numpy as np
@@ -16,15 +18,25 @@ from ..family import Family, Rows
 
 def _years(model) -> np.ndarray:
     md, years = model.data, model.instance.settings.fiscal_rules.welfare_cap_years
-    return np.arange(md.T) if years is None else np.array([md.years.index(y) for y in years], dtype=int)
+    if years is None:  # the instance's years with a cap figure (fixed at build)
+        fy = {f.year: f.welfare_cap_gbp_m for f in model.instance.fiscal}
+        return np.flatnonzero([fy[y] is not None for y in md.years])
+    return np.array([md.years.index(y) for y in years], dtype=int)
+
+
+def cap_with_margin(model) -> np.ndarray:
+    """Cap_t (1 + μ^W), NaN in years without a cap figure."""
+    md, fr = model.data, model.instance.settings.fiscal_rules
+    return md.fiscal["welfare_cap_gbp_m"] * (1.0 + fr.welfare_cap_margin)
 
 
 def bounds(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     md, e = model.data, model.expr
     ts = _years(model)
-    W, cap = md.fiscal["welfare_capped_gbp_m"], md.fiscal["welfare_cap_gbp_m"]
-    # −(sav_var + sav_const) <= cap − W
-    return {"welfare_cap": (np.full(len(ts), -np.inf), (cap - W + e.ame_saving_const)[ts])}
+    W = md.fiscal["welfare_capped_gbp_m"]
+    # −(sav_var + sav_const) <= cap (1 + margin) − W
+    return {"welfare_cap": (np.full(len(ts), -np.inf),
+                            (cap_with_margin(model) - W + e.ame_saving_const)[ts])}
 
 
 def add(model) -> None:
@@ -39,15 +51,18 @@ def add(model) -> None:
 
 
 def check(c, plan) -> None:
-    """W_t − sav_t <= cap_t in the enforced years."""
+    """W_t − sav_t <= cap_t (1 + margin) in the enforced years (default: those with a cap)."""
     if not plan.on.welfare_cap:
         return
-    wy = plan.settings.fiscal_rules.welfare_cap_years
+    fr = plan.settings.fiscal_rules
+    wy = fr.welfare_cap_years
+    caps = {f.year: f.welfare_cap_gbp_m for f in plan.inst.fiscal}
     F = plan.F
-    for y in (plan.years if wy is None else wy):
+    for y in ([y for y in plan.years if caps[y] is not None] if wy is None else wy):
         t = plan.pos[y]
         c.le("welfare_cap", y, "welfare cap", F["welfare_capped_gbp_m"][t] - plan.sav[t],
-             F["welfare_cap_gbp_m"][t], F["welfare_capped_gbp_m"][t] + plan.sav_scale[t], 50)
+             F["welfare_cap_gbp_m"][t] * (1.0 + fr.welfare_cap_margin),
+             F["welfare_capped_gbp_m"][t] + plan.sav_scale[t], 50)
 
 
 def _binding(inst):

@@ -1,0 +1,151 @@
+"""Pick one plan from the optimal face: the second stage of every solve.
+
+:func:`polish` takes a back-end holding the first-stage program (as solved: its current
+bounds and costs, any breach slacks of a re-plan), the first stage's optimal output and the
+model, and solves the second-stage LP of :mod:`allocator.models.tiebreak` in a fresh solver
+of the same kind. The result keeps the first stage's duals (shadow prices) and status and
+carries the second stage's plan. Settings: ``tiebreak`` in instance.yaml.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from allocator.models import tiebreak
+from allocator.solvers.base import SolveOutput, SolverStatus
+
+
+class _Arrays:
+    """A LinearProgram-shaped view of plain arrays, for a back-end's ``load``."""
+
+    def __init__(self, A, row_lo, row_hi, col_lo, col_hi, cost):
+        self.A = sp.csc_matrix(A)
+        self.m, self.n = self.A.shape
+        self.row_lower, self.row_upper = np.asarray(row_lo, float), np.asarray(row_hi, float)
+        self.col_lower, self.col_upper = np.asarray(col_lo, float), np.asarray(col_hi, float)
+        self.cost = np.asarray(cost, float)
+
+
+def loaded_program(backend, model):
+    """(A, row_lo, row_hi, col_lo, col_hi, cost) of the program ``backend`` holds now.
+
+    HiGHS: read back from the solver (so bound and cost changes of a session, and its breach
+    slack columns, are included; costs in the back-end's normalised units). Other back-ends:
+    the model's own arrays."""
+    h = getattr(backend, "h", None)
+    if h is not None and hasattr(h, "getLp"):
+        lp = h.getLp()
+        a = lp.a_matrix_
+        shape = (lp.num_row_, lp.num_col_)
+        data = (np.asarray(a.value_, float), np.asarray(a.index_), np.asarray(a.start_))
+        rowwise = "Rowwise" in str(a.format_)
+        A = sp.csr_matrix(data, shape=shape) if rowwise else sp.csc_matrix(data, shape=shape)
+        return (A, np.asarray(lp.row_lower_, float), np.asarray(lp.row_upper_, float),
+                np.asarray(lp.col_lower_, float), np.asarray(lp.col_upper_, float),
+                np.asarray(lp.col_cost_, float))
+    lp = model.lp
+    return lp.A, lp.row_lower, lp.row_upper, lp.col_lower, lp.col_upper, lp.cost
+
+
+FEASIBILITY_TOL = 1e-7  # £m: the plan a re-plan fixes later years to must be this exact
+
+
+def _violation(A, lo, hi, clo, chi, x) -> float:
+    """Largest bound violation of plan x (rows and columns), in the program's own units."""
+    act = np.asarray(A @ x).ravel()
+    return float(max(np.max(np.maximum(lo - act, act - hi), initial=0.0),
+                     np.max(np.maximum(clo - x, x - chi), initial=0.0)))
+
+
+def warm_start(first_backend, second_backend, stage, x1) -> bool:
+    """Start the second stage from the first stage's optimal basis (both HiGHS): the loaded
+    columns and rows keep their status, the value floor is basic, and each deviation row's
+    u⁺ (or u⁻, where L < τ) is basic. Saves most of the second stage's simplex work."""
+    import highspy
+
+    h1, h2 = getattr(first_backend, "h", None), getattr(second_backend, "h", None)
+    if h1 is None or h2 is None:
+        return False
+    b1 = h1.getBasis()
+    if not b1.valid:
+        return False
+    dev = np.asarray(stage.A_dev @ x1[:stage.A_dev.shape[1]]).ravel() - stage.dev_target
+    S = highspy.HighsBasisStatus
+    plus = [S.kBasic if d >= 0 else S.kLower for d in dev]
+    minus = [S.kLower if d >= 0 else S.kBasic for d in dev]
+    basis = highspy.HighsBasis()
+    basis.col_status = list(b1.col_status) + plus + minus
+    basis.row_status = list(b1.row_status) + [S.kBasic] + [S.kLower] * len(dev)
+    basis.valid = True
+    return h2.setBasis(basis) == highspy.HighsStatus.kOk
+
+
+def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
+           mission_fund_cost: float = 0.5, integer_cols=None, new_backend=None) -> SolveOutput:
+    """The second-stage plan (docs/formulation.md §4b), or ``first`` unchanged when the first
+    stage is not optimal. ``new_backend()`` makes the solver for the second stage (by
+    default a HiGHS back-end); ``extra['second_stage']`` records its time and outcome."""
+    if first.status != SolverStatus.OPTIMAL or first.x is None:
+        return first
+    t0 = time.perf_counter()
+    A, lo, hi, clo, chi, cost = loaded_program(backend, model)
+    x1 = np.asarray(first.x, float)
+    if len(x1) < A.shape[1]:  # a caller that trimmed extra columns: not this case
+        return first
+    # the first stage's plan is feasible to the solver's tolerances, not exactly: widen each
+    # bound by the (tiny) amount x1 misses it, so x1 is feasible for the second stage
+    act1 = np.asarray(A @ x1).ravel()
+    lo, hi = np.minimum(lo, act1), np.maximum(hi, act1)
+    clo0, chi0 = clo, chi
+    clo, chi = np.minimum(clo, x1), np.maximum(chi, x1)
+    stage = tiebreak.second_stage(model, mission_fund_cost)
+    scale = getattr(backend, "cost_scale", 1.0)
+    if new_backend is None:
+        from allocator.solvers.highs import HighsBackend
+
+        new_backend = HighsBackend
+    # the value floor sits exactly on the first stage's optimum; where the solver cannot
+    # certify that tight a floor (large breach penalties in a re-plan), it is eased in steps
+    # attempts (value tolerance, warm start, rows held to 1e-9), cheapest first: the exact
+    # floor warm, the floor eased to 1e-9 relative warm, then cold solves with tight rows and
+    # 1e-7. A plan is accepted only if it is as exact as the first stage's (re-plans fix it).
+    limit = max(FEASIBILITY_TOL, 10 * _violation(A, lo, hi, clo, chi, x1))
+    e9, e7 = max(tolerance, 1e-9), max(tolerance, 1e-7)
+    attempts = [(tolerance, True, False), (e9, True, False), (tolerance, False, True),
+                (e9, False, True), (e7, True, False), (e7, False, True)]
+    out2, tol = None, tolerance
+    for tol, warm, tight in attempts:
+        b2 = new_backend()
+        if tight and hasattr(b2, "h"):
+            b2.h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        b2.load(_Arrays(*tiebreak.extend(A, lo, hi, clo, chi, cost, x1, stage, tol, integer_cols,
+                                         constant=model.lp.constant * scale)))
+        if warm and not warm_start(backend, b2, stage, x1):
+            continue
+        out2 = b2.solve()
+        if (out2.status == SolverStatus.OPTIMAL and out2.x is not None
+                and _violation(A, lo, hi, clo, chi, out2.x[:A.shape[1]]) <= limit):
+            break
+    else:
+        out2 = replace(out2, status=SolverStatus.ERROR, x=None) if out2 is not None else None
+    if out2 is None:
+        return first
+    elapsed = time.perf_counter() - t0
+    info = {"seconds": round(elapsed, 6), "status": out2.status.value,
+            "value_tolerance": tol, "mission_fund_cost": mission_fund_cost}
+    if out2.status != SolverStatus.OPTIMAL or out2.x is None:
+        info["used"] = False
+        return replace(first, extra={**first.extra, "second_stage": info})
+    n_all = A.shape[1]
+    x2 = out2.x[:n_all].copy()  # pure round-off outside a bound (e.g. spend −1e-14) back in;
+    low, high = (x2 < clo0) & (x2 > clo0 - 1e-9), (x2 > chi0) & (x2 < chi0 + 1e-9)
+    x2[low], x2[high] = clo0[low], chi0[high]  # (larger misses match the first stage's own)
+    info["used"] = True
+    info["objective"] = float(-(out2.objective or 0.0))  # the minimised second-stage cost
+    return replace(first, x=x2, row_activity=np.asarray(A @ x2).ravel(),
+                   objective=float(cost @ x2) / scale,
+                   extra={**first.extra, "second_stage": info})
