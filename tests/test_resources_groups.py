@@ -149,17 +149,22 @@ def test_budget_mode_without_a_budget_is_refused(tmp_path):
     assert "budget" in str(e.value)
 
 
-def test_uk_police_limit_binds_and_is_priced_per_officer():
-    """The shipped default: the police officer limit binds in 2026-27 at about £10,200 of
-    mission value per officer; the nurse limit does not bind (README, Workforce limits)."""
-    res = solve(load_instance(Path(__file__).resolve().parents[1] / "instances" / "uk_missions"))
+def test_uk_workforce_limits_bind_and_are_priced_per_fte():
+    """The shipped default (README, Workforce limits): the police officer limit binds in
+    2026-27 at about £33,900 of mission value per officer; the nurse limit binds from 2030-31
+    (about £154,300 per FTE then); without both files the optimum is £19,265m higher."""
+    inst = load_instance(Path(__file__).resolve().parents[1] / "instances" / "uk_missions")
+    res = solve(inst)
     sp = res.tables["shadow_prices"]
-    r = sp[(sp["constraint"] == "resource_limit")]
-    pol = r[(r["subject"] == "police_officers") & (r["year"] == "2026-27")].iloc[0]
+    r = sp[(sp["constraint"] == "resource_limit")].set_index(["subject", "year"])
+    pol = r.loc[("police_officers", "2026-27")]
     assert pol["binding"] and pol["category"] == "FTE"
-    assert pol["shadow_price"] * 1e6 == pytest.approx(10_243, abs=5)  # £ per officer
-    assert not r.loc[r["subject"] == "nhs_nurses", "binding"].any()
-    assert res.objective == pytest.approx(613_730.08, abs=0.5)
+    assert pol["shadow_price"] * 1e6 == pytest.approx(33_935, abs=5)  # £ per officer
+    assert r.loc[("nhs_nurses", "2030-31"), "shadow_price"] * 1e6 == pytest.approx(154_344, abs=5)
+    assert not r.loc[("nhs_nurses", "2029-30"), "binding"]
+    assert res.objective == pytest.approx(190_596.78, abs=0.5)
+    bare = solve(_with(inst, resources=[], resource_use=[]))
+    assert bare.objective - res.objective == pytest.approx(19_264.6, abs=0.5)
 
 
 def test_report_prices_a_binding_resource_in_its_unit(tmp_path):
