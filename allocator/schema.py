@@ -479,37 +479,37 @@ class FiscalYear(Strict):
 class Resource(Strict):
     """A non-money resource programmes use (staff, officers, beds): resources.csv."""
 
-    id: str = Field(min_length=1)
-    name: str = ""
+    id: str = Field(min_length=1, description="Resource id (unique), used in resource_use.csv.")
+    name: str = Field("", description="Resource name.")
     unit: str = Field(min_length=1, description="Unit of the resource, e.g. 'FTE', 'officers'.")
     limit: float = Field(ge=0, description="Limit in the first horizon year (resource units).")
     growth_per_year: float = Field(0.0, gt=-1.0, le=10.0, description="Limit_t = limit x "
                                    "(1 + growth_per_year)^t unless resource_limits.csv gives year t.")
-    description: str = ""
+    description: str = Field("", description="Source or reasoning of the figures.")
 
 
 class ResourceLimit(Strict):
     """An explicit limit for one resource and year (resource_limits.csv); overrides the growth path."""
 
-    resource: str
-    year: FiscalYearLabel
-    limit: float = Field(ge=0)
+    resource: str = Field(description="Resource id (resources.csv).")
+    year: FiscalYearLabel = Field(description="Horizon year, e.g. '2028-29'.")
+    limit: float = Field(ge=0, description="The resource's limit in that year (resource units).")
 
 
 class ResourceUse(Strict):
     """Use of a resource by a programme per real £m of spend (resource_use.csv)."""
 
-    programme: str
-    resource: str
+    programme: str = Field(description="Programme id (programmes.csv).")
+    resource: str = Field(description="Resource id (resources.csv).")
     use_per_gbp_m: float = Field(ge=0, description="Resource units used per real £m per year.")
-    description: str = ""
+    description: str = Field("", description="Source or reasoning of the rate.")
 
 
 class ProgrammeGroup(Strict):
     """Membership of a programme in a group (group_members.csv)."""
 
-    group: str = Field(min_length=1)
-    programme: str
+    group: str = Field(min_length=1, description="Group id (groups.csv).")
+    programme: str = Field(description="Programme id (programmes.csv).")
     weight: float = Field(1.0, gt=0, description="w in Σ_p w q[p,t]: the member's real spend counts "
                           "w times (e.g. c_ref / c_p to add up coverage at different unit costs).")
 
@@ -517,8 +517,8 @@ class ProgrammeGroup(Strict):
 class GroupLimit(Strict):
     """Joint floor and/or cap on a group's total real spend (groups.csv)."""
 
-    id: str = Field(min_length=1)
-    name: str = ""
+    id: str = Field(min_length=1, description="Group id (unique).")
+    name: str = Field("", description="Group name.")
     floor_gbp_m: float = Field(0.0, ge=0, description="Σ real spend of members >= this every year.")
     cap_gbp_m: float | None = Field(None, ge=0, description="Σ real spend of members <= this every year.")
 
@@ -532,7 +532,7 @@ class GroupLimit(Strict):
 class ProgrammeRatio(Strict):
     """A ratio row between two programmes (ratios.csv): q[programme,t] <= ratio x q[of,t]."""
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, description="Ratio id (unique).")
     programme: str = Field(description="B: the programme that is limited.")
     of: str = Field(description="A: the programme B's spend is measured against.")
     ratio: float = Field(ge=0, description="k in q[B,t] <= k q[A,t] (real £m per real £m).")

@@ -37,12 +37,13 @@ def check(c, plan) -> None:
 
 
 def _binding(inst):
-    """For the tamper test: the base in budget mode with the budget 0.1% below the optimum's
-    smallest yearly total real spend (so that year's row binds)."""
+    """For the tamper test: the base switched to budget mode (no envelope rows), the budget 0.1%
+    below the base optimum's smallest yearly total real spend (so that year's row binds)."""
     from allocator.api import solve
 
     a = solve(inst).tables["allocations"]
     d = inst.model_dump()
+    d["settings"]["mode"] = "budget"  # no DEL envelope rows binding beside it
     d["settings"]["budget"] = {"amount_gbp_m": 0.999 * float(a.groupby("year")["real_spend_gbp_m"].sum().min())}
     return type(inst).model_validate(d)
 
