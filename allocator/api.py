@@ -172,6 +172,12 @@ def solve_model(model, *, solver: str | None = None, time_limit_s: float | None 
                       instance_hash=model.instance_hash)
     if model.user_specs:
         res.provenance["user_constraints"] = model.user_specs
+    st = model.allocation.instance.settings
+    res.provenance["mode"] = st.mode  # budget mode: no UK fiscal framework to report
+    res.provenance["currency"] = st.currency or "£"
+    act = [p.id for p in model.allocation.instance.programmes if p.activity_unit is not None]
+    if act:
+        res.provenance["activity_programmes"] = act
     check_solution(model.allocation, res, extra_families=model.user_families)
     result_to_unit(res, model.unit)
     if keep_model:

@@ -130,12 +130,15 @@ def green_book_discount(rate: float, after_30: float, after_75: float, n: int,
 
 
 def _response(widths: list[float], gains: np.ndarray, q: float) -> np.ndarray:
-    """Σ_k g_k · clip(q − W_{k−1}, 0, w_k): the concave response of one programme, per mission."""
+    """Σ_k g_k · clip(q − W_{k−1}, 0, w_k) + min(g_S, 0) · max(q − W_S, 0): the concave response
+    of one programme, per mission (g_S the last segment's gain, W_k the cumulative widths)."""
     out = np.zeros(gains.shape[1]) if gains.size else np.zeros(0)
     start = 0.0
     for w, g in zip(widths, gains):
         out = out + g * min(max(q - start, 0.0), w)
         start += w
+    if len(gains):  # beyond the last segment: a harm goes on at the last rate, a benefit stops
+        out = out + np.minimum(gains[-1], 0.0) * max(q - start, 0.0)
     return out
 
 
@@ -449,7 +452,7 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
         widths = [segs[p.id][k][0] for k in ks]
         gains = np.array([segs[p.id][k][1] for k in ks])
         base = _response(widths, gains, p.baseline_gbp_m)
-        top = gains.max(axis=0) if len(gains) else np.zeros(M)
+        top = np.abs(gains).max(axis=0) if len(gains) else np.zeros(M)
         dgain = np.array([_response(widths, gains, q[p.id][tau]) - base for tau in range(T)]).T
         for k, lw in lag[p.lag_profile].items():  # (M, T) effect of year-τ spend in year τ+k
             value[:, k:k + T] += lw * dgain

@@ -458,6 +458,10 @@ JSON_KEYS: dict[str, dict[str, dict[str, tuple[str, str, str]]]] = {
                       "year (value_*.csv, marginal_bcr.csv)", "£m-equivalent / ratio", ""),
         "unique_plan": ("the second stage that picked one plan from the optimal face: tolerance "
                         "used, its objective and seconds", "", ""),
+        "mode": ("the instance's mode: envelope (DEL envelopes), fiscal (the fiscal rules set total "
+                 "DEL) or budget (one budget, no UK fiscal framework)", "", ""),
+        "currency": ("the currency label money is reported in (budget-mode instances may set "
+                     "their own; £ otherwise)", "", ""),
     }},
     "appraise": {"appraisal": {
         "command": ("the command line", "", ""), "instance": ("instance name", "", ""),
@@ -552,6 +556,8 @@ INPUT_FIELDS: dict[str, str] = {
     "constraints.pie_share": "true/false: PIE is at least the rising minimum share of programme spend",
     "constraints.demand_floors": "true/false: statutory demand-led services spend at least their "
                                  "demand_floor_gbp_m grown by demand (family demand_floor)",
+    "constraints.resource_limits": "true/false: enforce the non-money resource limits (family "
+                                   "resource_limit)",
     "constraints.metric_floors": "true/false: enforce the floors given on comprehensive metrics "
                                  "(family metric_floor)",
     "constraints.mission_fund": "true/false: the Mission Fund exists, within its size limits and only "

@@ -26,6 +26,8 @@ PHRASES = {name: (r.binding, r.relax) for name, r in row_families().items()}
 
 #: families whose rows are in metric units rather than £m (target mode)
 METRIC_FAMILIES = {name for name, r in row_families().items() if r.unit == "metric units"}
+#: families whose rows are in a resource's own unit (named in the row's category label)
+RESOURCE_FAMILIES = {name for name, r in row_families().items() if r.unit == "resource units"}
 
 
 def describe(family: str, year: str, subject: str, category: str) -> str:
@@ -178,6 +180,7 @@ def explain_infeasibility(lp, tol: float = 1e-6) -> InfeasibilityReport | None:
     for r in df.itertuples():
         verb = PHRASES.get(r.family, ("", "relaxed by"))[1]
         amount = (f"{r.relaxation_gbp_m:,.3f} metric units" if r.family in METRIC_FAMILIES
+                  else f"{r.relaxation_gbp_m:,.1f} {r.category}" if r.family in RESOURCE_FAMILIES
                   else f"£{r.relaxation_gbp_m:,.1f}m")
         sentences.append(f"{describe(r.family, r.year, r.subject, r.category)} {verb} {amount}")
     by_rule, summary = aggregate_relaxations(df)

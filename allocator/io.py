@@ -18,9 +18,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from allocator.errors import InstanceError, Problem
-from allocator.schema import (BarnettFactor, CommittedPath, Department, FiscalYear, Instance,
-                              InstanceSettings, InvestToSave, LagWeight, Pressure, Programme,
-                              Segment, SettledLimit)
+from allocator.schema import (BarnettFactor, CommittedPath, Department, FiscalYear, GroupLimit,
+                              Instance, InstanceSettings, InvestToSave, LagWeight, Pressure,
+                              Programme, ProgrammeGroup, ProgrammeRatio, Resource, ResourceLimit,
+                              ResourceUse, Segment, SettledLimit)
 
 #: table name -> (file name, row model, required? )
 TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
@@ -28,7 +29,13 @@ TABLES: dict[str, tuple[str, type[BaseModel], bool]] = {
     "programmes": ("programmes.csv", Programme, True),
     "segments": ("segments.csv", Segment, False),
     "lag_profiles": ("lags.csv", LagWeight, True),
-    "fiscal": ("fiscal.csv", FiscalYear, True),
+    "fiscal": ("fiscal.csv", FiscalYear, True),  # optional in budget mode
+    "resources": ("resources.csv", Resource, False),
+    "resource_limits": ("resource_limits.csv", ResourceLimit, False),
+    "resource_use": ("resource_use.csv", ResourceUse, False),
+    "groups": ("groups.csv", GroupLimit, False),
+    "group_members": ("group_members.csv", ProgrammeGroup, False),
+    "ratios": ("ratios.csv", ProgrammeRatio, False),
     "pressures": ("pressures.csv", Pressure, False),
     "invest_to_save": ("invest_to_save.csv", InvestToSave, False),
     "barnett": ("barnett.csv", BarnettFactor, False),
@@ -262,7 +269,7 @@ def load_instance(path: str | Path) -> Instance:
     for key, (file, model, required) in TABLES.items():
         p = _safe_child(folder, file)
         if not p.is_file():
-            if required:
+            if required and not (key == "fiscal" and settings is not None and settings.mode == "budget"):
                 problems.append(Problem(file, "file", str(folder), "required table not found"))
             tables[key] = []
             continue
@@ -289,7 +296,21 @@ def build_instance(settings: InstanceSettings, tables: dict[str, list]) -> Insta
         raise InstanceError(probs) from None
 
 
+_OPTIONAL_SINCE_RESOURCES = ("resources", "resource_limits", "resource_use", "groups",
+                             "group_members", "ratios")
+
+
 def instance_sha256(inst: Instance) -> str:
     """SHA-256 of the instance's canonical JSON: identical for equal instances however built."""
-    payload = json.dumps(inst.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    data = inst.model_dump(mode="json")
+    for key in _OPTIONAL_SINCE_RESOURCES:  # absent tables leave the hash of older instances as it was
+        if data.get(key) == []:
+            del data[key]
+    for key in ("currency", "budget"):  # likewise the settings added for budget mode
+        if data["settings"].get(key) is None:
+            data["settings"].pop(key, None)
+    for p in data.get("programmes", []):
+        if p.get("activity_unit") is None:
+            p.pop("activity_unit", None)
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()

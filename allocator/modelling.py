@@ -60,6 +60,7 @@ from allocator.models.family import Family, Rows
 from allocator.schema import Instance
 
 MONEY, METRIC = "money", "metric units"
+RESOURCE = "resource units"  # a non-money resource (resources.csv), in its own unit
 #: how results name a row of a user constraint (allocator.explain.describe uses the same)
 USER_PHRASE = "the user constraint {family}: {subject} {year}"
 
@@ -417,6 +418,28 @@ class Model:
                 & self._pick(idx["year"], year, "year", md.years))
         return self._expr("gain", idx, mask)
 
+    def resource_use(self, resource=None, year=None) -> Expression:
+        """Use of each non-money resource, Σ_p u[p,r] q[p,t] (resource units; resources.csv and
+        resource_use.csv), by resource and year: rows over the ``real_spend`` atoms."""
+        md, inst, a = self.data, self.instance, self._atoms
+        ids = [r.id for r in inst.resources]
+        idx = pd.DataFrame({"resource": np.repeat(ids, md.T), "year": np.tile(md.years, len(ids))})
+        mask = (self._pick(idx["resource"], resource, "resource", ids)
+                & self._pick(idx["year"], year, "year", md.years))
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            raise ValueError("resource_use: no rows match the selection")
+        ppos, rpos = {p: i for i, p in enumerate(md.programmes)}, {r: i for i, r in enumerate(ids)}
+        U = np.zeros((len(ids), md.P))
+        for u in inst.resource_use:
+            U[rpos[u.resource], ppos[u.programme]] = u.use_per_gbp_m
+        full = sp.kron(sp.csr_matrix(U), sp.identity(md.T, format="csr"), format="csr")[rows]
+        start = a.start["real_spend"]
+        E = sp.hstack([sp.csr_matrix((len(rows), start)), full,
+                       sp.csr_matrix((len(rows), a.size - start - full.shape[1]))]).tocsr()
+        return Expression(self, E, np.zeros(len(rows)), idx.iloc[rows].reset_index(drop=True),
+                          RESOURCE)
+
     # ------------------------------------------------------------------ user constraints
     def add_constraint(self, name: str, constraint: Constraint, *, description: str | None = None
                        ) -> None:
@@ -447,7 +470,7 @@ class Model:
         self.lp.add_constraints(name, A, lo, hi, labels)
         layout = {b: (a.start[b], a.blocks[b][0]) for b in a.blocks}
         E, clo, chi = e.E.copy(), constraint.lo.copy(), constraint.hi.copy()
-        unit = "£m" if e.kind == MONEY else "metric units"
+        unit = "£m" if e.kind == MONEY else e.kind
 
         def check(c, plan, E=E, lo=clo, hi=chi, name=name, labels=labels):
             v = E @ plan_atoms(plan, layout)

@@ -46,7 +46,7 @@ UNIT_FACTORS = {"gbp_m": 1.0, "gbp_bn": 1000.0, "gbp": 1e-6}
 UNIT_LABELS = {"gbp_m": "£m", "gbp_bn": "£bn", "gbp": "£"}
 RATIO_FIELDS = {"ame_saving_per_gbp_m", "breach_penalty_per_gbp_m", "saving_per_gbp_m",
                 "marginal_cost_gbp_m"}  # money (or value) per money: the same in every unit
-PER_MONEY_FIELDS = {"gain_per_gbp_m", "per_gbp_m"}  # metric units per unit of money
+PER_MONEY_FIELDS = {"gain_per_gbp_m", "per_gbp_m", "use_per_gbp_m"}  # units per unit of money
 MONEY_SUFFIX = re.compile(r"_gbp_m$")
 
 # thresholds for the warnings
@@ -161,6 +161,15 @@ def table_from_unit(df: pd.DataFrame, unit: str) -> pd.DataFrame:
     return df.rename(columns={c: c[: -len(unit) - 1] + "_gbp_m" for c in cols})
 
 
+def _row_money_factor(df: pd.DataFrame, f: float) -> np.ndarray:
+    """f for rows of money families (and user constraints), 1 for rows in resource or metric units."""
+    from allocator.models.constraints import row_families
+
+    rf = row_families()
+    return np.array([1.0 if n in rf and rf[n].unit in ("resource units", "metric units") else f
+                     for n in df["constraint"]], dtype=float)
+
+
 def tables_to_gbp_m(tables: dict, unit: str, weights_kind: str,
                     objective_kind: str = "value") -> dict:
     """Result tables written in ``unit`` back to £m with ``_gbp_m`` names: the inverse of
@@ -176,12 +185,13 @@ def tables_to_gbp_m(tables: dict, unit: str, weights_kind: str,
         df = table_from_unit(df, unit)
         if name == "missions" and "discounted_value" in df:
             df["discounted_value"] = df["discounted_value"].astype(float) * kv
-        if name == "shadow_prices":
+        if name == "shadow_prices":  # rows in resource or metric units are not money
+            fm = _row_money_factor(df, f) if "constraint" in df else f
             for c in ("shadow_price", "value_if_raised"):
                 if c in df:
-                    df[c] = df[c].astype(float) * k / f
+                    df[c] = df[c].astype(float) * k / fm
             if "slack" in df:
-                df["slack"] = df["slack"].astype(float) * f
+                df["slack"] = df["slack"].astype(float) * fm
         out[name] = df
     return out
 
@@ -250,18 +260,20 @@ def result_to_unit(res, unit: str) -> None:
                 df[c] = df[c] / f
         if name == "missions" and "discounted_value" in df:
             df["discounted_value"] = df["discounted_value"] / kv
-        if name == "shadow_prices":
-            df["shadow_price"] = df["shadow_price"] * f / k
+        if name == "shadow_prices":  # rows in resource or metric units are not money
+            fm = _row_money_factor(df, f)
+            df["shadow_price"] = df["shadow_price"] * fm / k
             if "value_if_raised" in df:
-                df["value_if_raised"] = df["value_if_raised"] * f / k
-            df["slack"] = df["slack"] / f
+                df["value_if_raised"] = df["value_if_raised"] * fm / k
+            df["slack"] = df["slack"] / fm
         res.tables[name] = rename_money_columns(df, unit)
     if res.binding is not None:
         b = res.binding.copy()
+        fm = _row_money_factor(b, f) if "constraint" in b else f
         if "shadow_price" in b:
-            b["shadow_price"] = b["shadow_price"] * f / k
+            b["shadow_price"] = b["shadow_price"] * fm / k
         if "slack" in b:
-            b["slack"] = b["slack"] / f
+            b["slack"] = b["slack"] / fm
         res.binding = b
     if getattr(res, "net_value", None) is not None:
         res.net_value = net_value_to_unit(res.net_value, "gbp_m", unit)

@@ -301,6 +301,8 @@ def figure_bytes(fig, fmt: str) -> bytes:
 def render(run, names=None, progress=None) -> dict[str, object]:
     """name -> matplotlib Figure for every plot (``progress(name)`` called after each)."""
     figs = {}
+    if names is None and run.summary.get("mode") == "budget":  # no UK fiscal framework
+        names = [n for n in PLOTS if n != "fiscal_headroom"]
     for name in names or PLOTS:
         figs[name] = PLOTS[name](run)
         if progress:

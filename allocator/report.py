@@ -191,6 +191,13 @@ def findings(run) -> list[str]:
                        f"{r0['year'].iloc[0]} and £{_num(r0['marginal_bcr'].iloc[-1], 2)} in "
                        f"{r0['year'].iloc[-1]} (marginal BCR; below 1 the extra spending is not "
                        "worth its cost).")
+    res_rows = sp[(sp["constraint"] == "resource_limit") & sp["is_binding"] & (sp["shadow_price"] > 0)]
+    for rid, g in res_rows.groupby("subject", sort=False):  # priced per unit of the resource
+        top = g.sort_values("shadow_price", ascending=False).iloc[0]
+        price = (f"£{_num(top['shadow_price'] * 1e6, 0)}" if unit.startswith("£m")
+                 else f"{_num(top['shadow_price'], 4)} {unit}")
+        out.append(f"The {rid} limit binds in {_year_ranges(list(g['year']), years)}: one more "
+                   f"{top['category']} of {rid} in {top['year']} is worth {price} of mission value.")
     m = run.tables["missions"]
     val = m.groupby("mission", sort=False)["discounted_value"].sum()
     if len(val):
@@ -322,6 +329,8 @@ def build_html(run, progress=None) -> str:
     if run.has_plan:
         parts.append("<h2>Plots</h2>")
         for name, fn in PLOTS.items():
+            if name == "fiscal_headroom" and run.summary.get("mode") == "budget":
+                continue  # no UK fiscal framework
             fig = fn(run)
             parts.append(f'<figure id="plot-{name}"><img alt="{_e(name)}" src="{_img(fig)}">'
                          f"<figcaption>{_e(PLOT_CAPTIONS.get(name, ''))}</figcaption></figure>")
@@ -338,9 +347,10 @@ def build_html(run, progress=None) -> str:
             parts.append("<h2>Comprehensive metrics (inputs and outputs)</h2>")
             parts.append(_table(ct, num_cols=[c for c in ct.columns if c.startswith(("baseline", "plan"))],
                                 digits=1, id_="metrics"))
-        parts.append("<h2>Fiscal headroom (cash £m; below zero = breach)</h2>")
-        h = headroom_frame(run.tables["fiscal"])
-        parts.append(_table(h, num_cols=list(h.columns[1:]), digits=0, id_="headroom"))
+        if run.summary.get("mode") != "budget":  # budget mode: no UK fiscal framework
+            parts.append("<h2>Fiscal headroom (cash £m; below zero = breach)</h2>")
+            h = headroom_frame(run.tables["fiscal"])
+            parts.append(_table(h, num_cols=list(h.columns[1:]), digits=0, id_="headroom"))
         parts.append("<h2>Binding constraints</h2>")
         b = binding_frame(run.tables["shadow_prices"])
         if len(b):

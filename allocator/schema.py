@@ -129,6 +129,8 @@ class Constraints(Strict):
     investment_rule: bool = True
     demand_floors: bool = True
     metric_floors: bool = True
+    resource_limits: bool = Field(True, description="Enforce the non-money resource limits of "
+                                  "resources.csv / resource_use.csv (family resource_limit).")
     debt_interest_feedback: bool = Field(True, description="Debt interest responds to the plan's "
                                          "PSNFL (needs fiscal_rules.debt_interest_rate > 0).")
     barnett: bool = Field(True, description="Devolved block grants follow comparable English DEL "
@@ -273,6 +275,16 @@ class Objective(Strict):
         return self
 
 
+class Budget(Strict):
+    """The one envelope of a budget-mode instance (family ``budget``)."""
+
+    amount_gbp_m: float = Field(ge=0, description="Σ real spend of every programme <= this in the "
+                                "first year (real, price base).")
+    growth_per_year: float = Field(0.0, gt=-1.0, le=10.0, description="B_t = amount x "
+                                   "(1 + growth_per_year)^t.")
+
+    def path(self, years: int) -> list[float]:
+        return [self.amount_gbp_m * (1.0 + self.growth_per_year) ** t for t in range(years)]
 class UniquePlan(Strict):
     """The second stage that picks one plan from the optimal face (docs/formulation.md §4b)."""
 
@@ -305,9 +317,13 @@ class InstanceSettings(Strict):
         "gbp_m", description="Unit of every *_gbp_m figure in this instance: £ million (default), "
         "£ billion or pounds. The engine solves in £m and reports results in this unit.")
     horizon: Horizon
-    mode: Literal["envelope", "fiscal"] = Field(
+    mode: Literal["envelope", "fiscal", "budget"] = Field(
         "envelope", description="envelope: total DEL <= fixed envelopes; fiscal: no envelope, "
-        "the fiscal rules bind.")
+        "the fiscal rules bind; budget: one budget (section `budget`), no UK fiscal framework "
+        "(fiscal.csv and fiscal_rules optional).")
+    currency: str | None = Field(None, max_length=8, description="Currency label for reports "
+                                 "(default '£'); the money unit's scale is set by money_unit.")
+    budget: Budget | None = Field(None, description="The one envelope of a budget-mode instance.")
     discounting: Discounting = Field(default_factory=Discounting)
     weights: Weights = Field(default_factory=Weights)
     missions: list[Mission] = Field(min_length=1)
@@ -331,6 +347,21 @@ class InstanceSettings(Strict):
     # and validated by those capabilities' own schemas.
     uncertainty: dict | None = None
     sensitivity: dict | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _neutral_fiscal_rules(cls, data):
+        """Budget mode needs no fiscal rules: a neutral set (no target years, no welfare cap)."""
+        if isinstance(data, dict) and data.get("mode") == "budget" and data.get("fiscal_rules") is None:
+            data = dict(data, fiscal_rules={"psnfl_initial_gbp_m": 0.0, "gdp_initial_gbp_m": 1.0,
+                                            "welfare_cap_years": []})
+        return data
+
+    @model_validator(mode="after")
+    def _budget_section(self) -> "InstanceSettings":
+        if self.mode == "budget" and self.budget is None:
+            raise ValueError("mode 'budget' needs a budget section (budget.amount_gbp_m)")
+        return self
 
     @model_validator(mode="after")
     def _target_references(self) -> "InstanceSettings":
@@ -370,6 +401,10 @@ class Programme(Strict):
     ame_saving_per_gbp_m: float = Field(0.0, ge=0, description="Welfare AME saved per £m spent "
                                         "above baseline, spread by the lag profile.")
     description: str = ""
+    activity_unit: str | None = Field(None, max_length=40, description="Budget mode only: the "
+                                      "programme costs no money and its amounts (*_gbp_m fields, "
+                                      "segments, resource use) are in this unit of activity; it is "
+                                      "outside the budget.")
     all_or_nothing: bool = Field(False, description="A business case decided once for the horizon: "
                                  "real spend is either the baseline or the cap every year (makes "
                                  "the model a MIP).")
@@ -396,7 +431,8 @@ class Segment(Strict):
     mission: str
     segment: int = Field(ge=1)
     width_gbp_m: float = Field(gt=0, description="Real £m per year.")
-    gain_per_gbp_m: float = Field(ge=0, description="Metric units per real £m per year, before lag.")
+    gain_per_gbp_m: float = Field(description="Metric units per real £m per year, before lag; "
+                                  "negative where the programme harms the mission.")
 
 
 class LagWeight(Strict):
@@ -440,6 +476,68 @@ class FiscalYear(Strict):
     deflator: float = Field(gt=0, description="GDP deflator index, 1.0 in the price-base year.")
     rdel_envelope_gbp_m: float | None = Field(None, ge=0)
     cdel_envelope_gbp_m: float | None = Field(None, ge=0)
+
+
+class Resource(Strict):
+    """A non-money resource programmes use (staff, officers, beds): resources.csv."""
+
+    id: str = Field(min_length=1, description="Resource id (unique), used in resource_use.csv.")
+    name: str = Field("", description="Resource name.")
+    unit: str = Field(min_length=1, description="Unit of the resource, e.g. 'FTE', 'officers'.")
+    limit: float = Field(ge=0, description="Limit in the first horizon year (resource units).")
+    growth_per_year: float = Field(0.0, gt=-1.0, le=10.0, description="Limit_t = limit x "
+                                   "(1 + growth_per_year)^t unless resource_limits.csv gives year t.")
+    description: str = Field("", description="Source or reasoning of the figures.")
+
+
+class ResourceLimit(Strict):
+    """An explicit limit for one resource and year (resource_limits.csv); overrides the growth path."""
+
+    resource: str = Field(description="Resource id (resources.csv).")
+    year: FiscalYearLabel = Field(description="Horizon year, e.g. '2028-29'.")
+    limit: float = Field(ge=0, description="The resource's limit in that year (resource units).")
+
+
+class ResourceUse(Strict):
+    """Use of a resource by a programme per real £m of spend (resource_use.csv)."""
+
+    programme: str = Field(description="Programme id (programmes.csv).")
+    resource: str = Field(description="Resource id (resources.csv).")
+    use_per_gbp_m: float = Field(ge=0, description="Resource units used per real £m per year.")
+    description: str = Field("", description="Source or reasoning of the rate.")
+
+
+class ProgrammeGroup(Strict):
+    """Membership of a programme in a group (group_members.csv)."""
+
+    group: str = Field(min_length=1, description="Group id (groups.csv).")
+    programme: str = Field(description="Programme id (programmes.csv).")
+    weight: float = Field(1.0, gt=0, description="w in Σ_p w q[p,t]: the member's real spend counts "
+                          "w times (e.g. c_ref / c_p to add up coverage at different unit costs).")
+
+
+class GroupLimit(Strict):
+    """Joint floor and/or cap on a group's total real spend (groups.csv)."""
+
+    id: str = Field(min_length=1, description="Group id (unique).")
+    name: str = Field("", description="Group name.")
+    floor_gbp_m: float = Field(0.0, ge=0, description="Σ real spend of members >= this every year.")
+    cap_gbp_m: float | None = Field(None, ge=0, description="Σ real spend of members <= this every year.")
+
+    @model_validator(mode="after")
+    def _floor_cap(self) -> "GroupLimit":
+        if self.cap_gbp_m is not None and self.floor_gbp_m > self.cap_gbp_m:
+            raise ValueError(f"floor_gbp_m {self.floor_gbp_m} exceeds cap_gbp_m {self.cap_gbp_m}")
+        return self
+
+
+class ProgrammeRatio(Strict):
+    """A ratio row between two programmes (ratios.csv): q[programme,t] <= ratio x q[of,t]."""
+
+    id: str = Field(min_length=1, description="Ratio id (unique).")
+    programme: str = Field(description="B: the programme that is limited.")
+    of: str = Field(description="A: the programme B's spend is measured against.")
+    ratio: float = Field(ge=0, description="k in q[B,t] <= k q[A,t] (real £m per real £m).")
 
 
 
@@ -487,6 +585,12 @@ class Instance(Strict):
     segments: list[Segment] = Field(default_factory=list)
     lag_profiles: list[LagWeight] = Field(min_length=1)
     fiscal: list[FiscalYear] = Field(min_length=1)
+    resources: list[Resource] = Field(default_factory=list)
+    resource_limits: list[ResourceLimit] = Field(default_factory=list)
+    resource_use: list[ResourceUse] = Field(default_factory=list)
+    groups: list[GroupLimit] = Field(default_factory=list)
+    group_members: list[ProgrammeGroup] = Field(default_factory=list)
+    ratios: list[ProgrammeRatio] = Field(default_factory=list)
     pressures: list[Pressure] = Field(default_factory=list)
     invest_to_save: list[InvestToSave] = Field(default_factory=list)
     barnett: list[BarnettFactor] = Field(default_factory=list)
@@ -496,6 +600,22 @@ class Instance(Strict):
     @property
     def years(self) -> list[str]:
         return self.settings.horizon.labels
+
+    @model_validator(mode="before")
+    @classmethod
+    def _neutral_fiscal_table(cls, data):
+        """Budget mode without fiscal.csv: deflator 1 and no fiscal aggregates in every year."""
+        if not isinstance(data, dict) or data.get("fiscal"):
+            return data
+        st = data.get("settings")
+        mode = st.get("mode") if isinstance(st, dict) else getattr(st, "mode", None)
+        if mode != "budget":
+            return data
+        hz = st.get("horizon") if isinstance(st, dict) else st.horizon
+        hz = Horizon.model_validate(hz) if not isinstance(hz, Horizon) else hz
+        return dict(data, fiscal=[dict(year=y, gdp_gbp_m=1.0, receipts_gbp_m=0.0,
+                                       ame_current_gbp_m=0.0, welfare_capped_gbp_m=0.0,
+                                       welfare_cap_gbp_m=0.0, deflator=1.0) for y in hz.labels])
 
     @model_validator(mode="after")
     def _cross_references(self) -> "Instance":

@@ -124,6 +124,12 @@ def check_cross_references(inst: "Instance") -> None:
                                  f"programme '{prog}' has {len(ks)} segments for another mission but "
                                  f"{len(rows)} for '{m}'"))
 
+    _check_resources_and_groups(inst, prog_ids, yset, p)
+    for i, prog in enumerate(inst.programmes):
+        if prog.activity_unit is not None and (s.mode != "budget" or s.money_unit != "gbp_m"):
+            p.append(Problem("programmes.csv", f"{_row(i)}, field 'activity_unit'", prog.activity_unit,
+                             "a programme measured in activity (no money) needs mode 'budget' and "
+                             "money_unit 'gbp_m' (UK rules and unit conversion count amounts as money)"))
     # demand pressures: known programme, years after the first horizon year, no overlaps
     covered_years: dict[str, set] = defaultdict(set)
     for i, pr in enumerate(inst.pressures):
@@ -345,3 +351,57 @@ def check_run_sections(inst: "Instance", folder=None, events=None) -> list[str]:
         load_events(events, m)
         checked.append(f"events ({events})")
     return checked
+
+
+def _check_resources_and_groups(inst: "Instance", prog_ids: set, yset: set, p: list[Problem]) -> None:
+    """resources.csv, resource_limits.csv, resource_use.csv, groups.csv, group_members.csv and
+    ratios.csv: unique ids, known references, each pair listed once."""
+    res_ids = _duplicates(inst.resources, "id", "resources.csv", p)
+    seen: set = set()
+    for i, rl in enumerate(inst.resource_limits):
+        f = "resource_limits.csv"
+        if rl.resource not in res_ids:
+            p.append(Problem(f, f"{_row(i)}, field 'resource'", rl.resource, "unknown resource"))
+        if rl.year not in yset:
+            p.append(Problem(f, f"{_row(i)}, field 'year'", rl.year, "year is off the horizon"))
+        if (rl.resource, rl.year) in seen:
+            p.append(Problem(f, f"{_row(i)}, field 'year'", rl.year,
+                             f"year listed twice for resource '{rl.resource}'"))
+        seen.add((rl.resource, rl.year))
+    seen = set()
+    for i, u in enumerate(inst.resource_use):
+        f = "resource_use.csv"
+        if u.programme not in prog_ids:
+            p.append(Problem(f, f"{_row(i)}, field 'programme'", u.programme, "unknown programme"))
+        if u.resource not in res_ids:
+            p.append(Problem(f, f"{_row(i)}, field 'resource'", u.resource, "unknown resource"))
+        if (u.programme, u.resource) in seen:
+            p.append(Problem(f, f"{_row(i)}, field 'resource'", u.resource,
+                             f"programme '{u.programme}' lists this resource twice"))
+        seen.add((u.programme, u.resource))
+    group_ids = _duplicates(inst.groups, "id", "groups.csv", p)
+    seen = set()
+    for i, g in enumerate(inst.group_members):
+        f = "group_members.csv"
+        if g.group not in group_ids:
+            p.append(Problem(f, f"{_row(i)}, field 'group'", g.group, "unknown group (groups.csv)"))
+        if g.programme not in prog_ids:
+            p.append(Problem(f, f"{_row(i)}, field 'programme'", g.programme, "unknown programme"))
+        if (g.group, g.programme) in seen:
+            p.append(Problem(f, f"{_row(i)}, field 'programme'", g.programme,
+                             f"listed twice in group '{g.group}'"))
+        seen.add((g.group, g.programme))
+    members = {g.group for g in inst.group_members}
+    for i, g in enumerate(inst.groups):
+        if g.id not in members:
+            p.append(Problem("groups.csv", f"{_row(i)}, field 'id'", g.id,
+                             "group has no members in group_members.csv"))
+    _duplicates(inst.ratios, "id", "ratios.csv", p)
+    for i, r in enumerate(inst.ratios):
+        for fld in ("programme", "of"):
+            if getattr(r, fld) not in prog_ids:
+                p.append(Problem("ratios.csv", f"{_row(i)}, field '{fld}'", getattr(r, fld),
+                                 "unknown programme"))
+        if r.programme == r.of:
+            p.append(Problem("ratios.csv", f"{_row(i)}, field 'of'", r.of,
+                             "a ratio needs two different programmes"))

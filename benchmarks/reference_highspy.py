@@ -129,7 +129,9 @@ class ReferenceLP:
                 wd, g = curves[prog.id][k]
                 pp.append(p); width.append(wd); gain.append(g); fill.append(min(wd, max(left, 0.0)))
                 left -= wd
-            pp.append(p); width.append(np.inf); gain.append(np.zeros(M)); fill.append(max(left, 0.0))
+            # tail: a benefit stops beyond the last segment, a harm (negative gain) goes on
+            last = np.minimum(gain[-1], 0.0) if pp and pp[-1] == p else np.zeros(M)
+            pp.append(p); width.append(np.inf); gain.append(last); fill.append(max(left, 0.0))
         self.piece_prog = np.array(pp)
         self.width = np.array(width)
         self.gain = np.array(gain).reshape(-1, M)
@@ -260,6 +262,49 @@ class ReferenceLP:
             r, c, v = q_terms(pg, ty, 1.0)
             add_rows("programme_cap", len(pg), -np.inf,
                      np.repeat([self.progs[p].cap_gbp_m for p in ps], T), [(r, c, v)])
+        # programme groups (weighted sums of members' real spend) and ratios, resources, budget:
+        # written from docs/instance_format.md, not from models/constraints
+        pid = {prog.id: p for p, prog in enumerate(self.progs)}
+        inst = self.inst
+
+        def weighted_sum_rows(name, items, lo, hi):
+            """items: one list of (programme index, coefficient) per subject; a row per year."""
+            ent = []
+            for j, terms in enumerate(items):
+                for p, a in terms:
+                    r, c, v = q_terms(np.full(T, p), tt, a)
+                    ent.append((j * T + tt[r], c, v))
+            add_rows(name, len(items) * T, lo, hi, ent)
+
+        mem = {g.id: [] for g in inst.groups}
+        for m in inst.group_members:
+            mem[m.group].append((pid[m.programme], m.weight))
+        fl = [g for g in inst.groups if g.floor_gbp_m > 0]
+        if fl:
+            weighted_sum_rows("group_floor", [mem[g.id] for g in fl],
+                              np.repeat([g.floor_gbp_m for g in fl], T), np.inf)
+        cp = [g for g in inst.groups if g.cap_gbp_m is not None]
+        if cp:
+            weighted_sum_rows("group_cap", [mem[g.id] for g in cp], -np.inf,
+                              np.repeat([g.cap_gbp_m for g in cp], T))
+        if inst.ratios:
+            weighted_sum_rows("programme_ratio", [[(pid[r.programme], 1.0), (pid[r.of], -r.ratio)]
+                                                  for r in inst.ratios], -np.inf, 0.0)
+        if inst.settings.budget is not None:
+            b = inst.settings.budget
+            money = [(p, 1.0) for p, prog in enumerate(self.progs)
+                     if getattr(prog, "activity_unit", None) is None]
+            weighted_sum_rows("budget", [money], -np.inf,
+                              b.amount_gbp_m * (1.0 + b.growth_per_year) ** tt)
+        used = {}
+        for u in inst.resource_use:
+            used.setdefault(u.resource, []).append((pid[u.programme], u.use_per_gbp_m))
+        rs = [r for r in inst.resources if r.id in used]
+        if rs:
+            explicit = {(x.resource, x.year): x.limit for x in inst.resource_limits}
+            lim = np.concatenate([[explicit.get((r.id, y), r.limit * (1 + r.growth_per_year) ** t)
+                                   for t, y in enumerate(self.years)] for r in rs])
+            weighted_sum_rows("resource_limit", [used[r.id] for r in rs], -np.inf, lim)
         # ramp limits: −R <= q[p,t] − q[p,t−1] <= R (q[p,−1] = baseline)
         if on.ramp_limits:
             ps = np.array([p for p in range(P) if self.progs[p].ramp_limit_gbp_m is not None],

@@ -2,7 +2,8 @@
 
 Notation (see docs/formulation.md): years t = 0..T-1 (year 1 of the horizon is t = 0),
 programmes p, missions m, departments d, categories c ∈ {resource, capital}, response
-*pieces* i (the segments of each programme plus one zero-gain tail piece), lags k.
+*pieces* i (the segments of each programme plus one tail piece: zero gain, or the last
+segment's gain for a mission it harms), lags k.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def model_data(inst: Instance) -> ModelData:
                          flat=m.discount_rate is not None) * theta
         for m in s.missions])
 
-    # response pieces: each programme's segments in order, then a zero-gain tail
+    # response pieces: each programme's segments in order, then the tail
     seg_by_prog: dict[str, dict[int, tuple[float, np.ndarray]]] = {}
     for seg in inst.segments:
         d = seg_by_prog.setdefault(seg.programme, {})
@@ -162,8 +163,11 @@ def model_data(inst: Instance) -> ModelData:
             piece_prog.append(i); piece_seg.append(k); piece_width.append(w); piece_gain.append(g)
             piece_fill.append(min(w, max(0.0, p.baseline_gbp_m - used)))
             used += w
+        # the tail: zero gain, except that a harm (negative last-segment gain) goes on at the
+        # last segment's rate, so the chain stays non-increasing per mission (docs §4)
+        last = piece_gain[-1] if piece_prog and piece_prog[-1] == i else np.zeros(M)
         piece_prog.append(i); piece_seg.append(0); piece_width.append(np.inf)
-        piece_gain.append(np.zeros(M)); piece_fill.append(max(0.0, p.baseline_gbp_m - used))
+        piece_gain.append(np.minimum(last, 0.0)); piece_fill.append(max(0.0, p.baseline_gbp_m - used))
 
     # settlement periods: one settlement variable per spending review when the profile is
     # flat in real terms; otherwise every year has its own limit (annual profile)

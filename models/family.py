@@ -50,7 +50,7 @@ class Rows:
     raising it), ">=" (a floor: the value of lowering it), "==" or "range" (both sides: the
     price is of moving the binding side outward).
     ``unit``: unit of the row and of its shadow price's denominator ("£m", "real £m",
-    "metric units").
+    "metric units", "resource units": the unit named in the row's category label, e.g. "FTE").
     ``structural``: a definition, not a policy rule: never relaxed or priced.
     ``untamperable``: for structural rows only, why no plan can break it in one row (the
     tamper test then skips it and says so).

@@ -138,6 +138,8 @@ def test_real_time_limit_on_a_large_generated_lp(uk_dir):
                 for r in d["invest_to_save"]]
     d["programmes"], d["segments"], d["pressures"], d["invest_to_save"] = progs, segs, press, its
     d["settings"]["comprehensive_metrics"] = []  # they name the original programmes
+    d["resource_use"] = [dict(u, programme=f"{u['programme']}_{i}")  # each copy uses 1/k as much
+                         for i in range(k) for u in d["resource_use"]]
     res = solve(Instance.model_validate(d), time_limit_s=0.05)
     assert res.status == "time_limit"
     assert res.objective is None and "before a feasible plan was found" in res.message

@@ -94,9 +94,38 @@ def print_summary(res, out: Path | None) -> None:
         t.add_row(r.mission, f"{r.metric} ({r.unit})", f"{r.baseline_value:,.3f}", f"{r.value:,.3f}",
                   f"{r.gain:+,.3f}", f"{val:,.1f}")
     console.print(t)
+    unit = res.provenance.get("money_unit", "gbp_m")  # tables are in the instance's money unit
+    if res.provenance.get("mode") == "budget":  # no UK fiscal framework: no fiscal table
+        _print_budget(res, unit)
+    else:
+        _print_fiscal(res, unit)
+    _print_binding(res, unit)
+    tm = res.timings_s
+    console.print("timings (s): " + ", ".join(f"{k} {v:.3f}" for k, v in tm.items()))
+    if out is not None:
+        console.print(f"results written to {out}/")
+
+
+def _print_budget(res, unit: str) -> None:
+    from allocator.numerics import UNIT_LABELS
+
+    cur = res.provenance.get("currency", "£")
+    label = UNIT_LABELS[unit].replace("£", cur)
+    a = res.tables["allocations"]
+    a = a[~a["programme"].isin(res.provenance.get("activity_programmes", []))]
+    col = next(c for c in a.columns if c.startswith("real_spend"))
+    tot = a.groupby("year")[col].sum()
+    t = Table(title=f"Budget use by year (real {label})")
+    t.add_column("year")
+    t.add_column("spend", justify="right")
+    for y, v in tot.items():
+        t.add_row(str(y), _gbp(v))
+    console.print(t)
+
+
+def _print_fiscal(res, unit: str) -> None:
     from allocator.numerics import UNIT_LABELS, gbp_m_names
 
-    unit = res.provenance.get("money_unit", "gbp_m")  # tables are in the instance's money unit
     f = gbp_m_names(res.fiscal, unit)
     t = Table(title=f"Fiscal position by year (cash {UNIT_LABELS[unit]})")
     for c in ("year", "RDEL", "CDEL", "current balance", "stability headroom", "PSNFL % GDP",
@@ -111,12 +140,16 @@ def print_summary(res, out: Path | None) -> None:
     console.print(t)
     console.print("  * a stability-rule target year; headroom = margin over the rule after the "
                   "required buffer")
+
+
+def _print_binding(res, unit: str) -> None:
     if "shadow_prices" in res.tables and res.binding is not None:
         from allocator.explain import binding_by_family
 
         fam = binding_by_family(res.shadow_prices)
         per = {"gbp_m": "£1m", "gbp_bn": "£1bn", "gbp": "£1"}[unit]
-        t = Table(title=f"Binding constraints by family (objective per extra {per} moved the way that helps)")
+        t = Table(title=f"Binding constraints by family (objective per extra {per}, or one unit "
+                        "of a resource, moved the way that helps)")
         for c in ("family", "binding rows", "largest shadow price", "where"):
             t.add_column(c, justify="right" if c in ("binding rows", "largest shadow price") else "left")
         for r in fam[fam["binding"] > 0].itertuples():
@@ -125,10 +158,6 @@ def print_summary(res, out: Path | None) -> None:
         slack = ", ".join(fam.loc[fam["binding"] == 0, "name"])
         if slack:
             console.print(f"Not binding: {slack}.")
-    tm = res.timings_s
-    console.print("timings (s): " + ", ".join(f"{k} {v:.3f}" for k, v in tm.items()))
-    if out is not None:
-        console.print(f"results written to {out}/")
 
 
 @app.command()

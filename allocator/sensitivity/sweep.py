@@ -48,7 +48,7 @@ def default_grid(instance: Instance) -> dict[str, list]:
     for m in instance.settings.missions:
         if s.weight_multiplier:
             grid[f"weight:{m.id}"] = list(s.weight_multiplier)
-    with_effect = {g.programme for g in instance.segments if g.gain_per_gbp_m > 0}
+    with_effect = {g.programme for g in instance.segments if g.gain_per_gbp_m != 0}
     for d in instance.departments:
         if s.effect_multiplier and _owned(instance, d.id) & with_effect:
             grid[f"effect:{d.id}"] = list(s.effect_multiplier)
