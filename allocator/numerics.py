@@ -11,10 +11,11 @@ instance's unit (``spend_gbp_m`` → ``spend_gbp_bn``). With f = £m per instanc
     gain_per_£m    = gain_per_unit / f          (segments.gain_per_gbp_m: per unit of money)
     weight_£m      = f · weight                 (monetised weights only: money per metric unit-year)
     ame_saving_per_gbp_m, saving_per_gbp_m (invest_to_save.csv), shares, deflators, pressure
-    growth rates                                  unchanged (ratios)
+    growth rates, marginal_cost_gbp_m (marginal_bcr.csv: cost of £1m)  unchanged (ratios)
     comprehensive_metrics[].terms[].per_gbp_m    = per_unit / f  (metric units per money)
 
-and back: objective / k, shadow prices (and their signed ``value_if_raised``) · f / k, with k = f when the objective is money
+and back: objective / k, shadow prices (and their signed ``value_if_raised``) · f / k,
+with k = f when the objective is money
 (monetised weights, or target mode, whose objective is minus cash spend) and k = 1 when it
 is points (priority weights); mission values (``discounted_value``) / k_v with k_v = f for
 monetised weights and 1 for priority weights, in either mode.

@@ -18,8 +18,8 @@ matches, else the installed shipped instance with that hash), and
    (allocations, departments, missions, metrics, fiscal, value_programmes,
    value_departments, the activity columns of shadow_prices and the marginal costs of
    marginal_bcr), checks shadow_prices' helps/value_if_raised/shadow_price against each
-   other and summary.json's net_value block against the plan's: any value that differs from the saved one by more than the rounding
-   allowance is named by file, row and column;
+   other and summary.json's net_value block against the plan's: any value that differs
+   from the saved one by more than the rounding allowance is named by file, row and column;
 4. re-solves the instance (HiGHS, its own settings) and checks the summary's status and
    objective: "optimal" must equal the optimum (relative 1e-6); "infeasible"/"unbounded"
    must be what the solve finds, with no plan tables; a limit-stopped plan must not beat
