@@ -97,8 +97,9 @@ COMMON: dict[str, tuple[str, str, str]] = {
     "value_if_raised": ("signed shadow price: mission value of raising the bound by one unit",
                         "objective units per row unit", "negative = raising it costs value"),
     "advice": ("the shadow price in words, in the direction that helps", "", ""),
-    "marginal_cost_gbp_m": ("social cost of £1m more cash in the year: cost of public funds × "
-                            "discount factor / deflator", "real £m, discounted", ""),
+    "marginal_cost_gbp_m": ("social cost of £1m more cash in the year, per £1m: cost of public "
+                            "funds × discount factor / deflator (a ratio: the same in every "
+                            "money unit)", "ratio", ""),
     "marginal_bcr": ("marginal benefit-cost ratio: the envelope's shadow price over the marginal "
                      "cost", "ratio", "above 1 = more DEL would pay"),
     "reference_gbp_m": ("the Barnett reference limit (the settled or baseline path) a devolved "
