@@ -300,7 +300,7 @@ class ReferenceLP:
         for u in inst.resource_use:
             used.setdefault(u.resource, []).append((pid[u.programme], u.use_per_gbp_m))
         rs = [r for r in inst.resources if r.id in used]
-        if rs:
+        if rs and inst.settings.constraints.resource_limits:
             explicit = {(x.resource, x.year): x.limit for x in inst.resource_limits}
             lim = np.concatenate([[explicit.get((r.id, y), r.limit * (1 + r.growth_per_year) ** t)
                                    for t, y in enumerate(self.years)] for r in rs])
