@@ -92,7 +92,7 @@ def test_rerun_replaces_the_folder_whole_infeasible_leaves_no_stale_plan(tiny_co
     code, _, err = run_main(["solve", tiny_copy, "--out", out, "--quiet"])
     summary = json.loads((out / "summary.json").read_text())
     assert code == 2 and summary["status"] == "infeasible" and summary["objective"] is None
-    assert files(out) == {"summary.json", "infeasibility.csv", MARKER}, files(out)
+    assert files(out) == {"summary.json", "infeasibility.csv", "datapackage.json", MARKER}, files(out)
     code, _, err = run_main(["report", out, "--quiet"])  # reports the infeasible run, not a plan
     assert code == 0 and "infeasible" in (out / "report.html").read_text()
     (out / "report.html").unlink()
@@ -112,7 +112,7 @@ def test_stochastic_only_sensitivity_leaves_no_sweep_tables(tiny_dir, tmp_path):
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["analyses"] == ["stochastic"]
-    assert files(out) == {*summary["files"], "summary.json", MARKER}
+    assert files(out) == {*summary["files"], "summary.json", "datapackage.json", MARKER}
     assert "sweep.csv" not in files(out)
 
 
@@ -290,8 +290,9 @@ def test_concurrent_runs_into_one_folder_leave_one_whole_run(tiny_dir, tmp_path)
         stdout, stderr = p.communicate(timeout=300)
         assert p.returncode == 0 and stdout == "", stderr
     got = files(out)
-    base = {"allocations.csv", "departments.csv", "fiscal.csv", "missions.csv",
-            "shadow_prices.csv", "summary.json", MARKER}
+    base = {"allocations.csv", "departments.csv", "fiscal.csv", "missions.csv", "metrics.csv",
+            "shadow_prices.csv", "value_programmes.csv", "value_departments.csv",
+            "marginal_bcr.csv", "datapackage.json", "summary.json", MARKER}
     plots = {f for f in got if f.startswith("plots/")}
     assert got - plots == base and len(plots) in (0, 10)
     assert os.listdir(tmp_path) == ["out"]

@@ -44,14 +44,7 @@ def test_readme_lists_every_command():
     assert registered == set(_commands())
 
 
-# validate and export get --quiet and --json on the input-validation branch (issue 10 §3/§6);
-# strict: once they have them this marker must go
-PENDING = {"validate", "export"}
-
-
-@pytest.mark.parametrize("cmd", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="--quiet/--json added on another branch"))
-    if c in PENDING else c for c in _commands()])
+@pytest.mark.parametrize("cmd", _commands())
 def test_every_command_has_help_quiet_and_json(cmd):
     h = _help(cmd)
     assert "--quiet" in h and "--json" in h
