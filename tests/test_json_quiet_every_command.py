@@ -16,6 +16,7 @@ from allocator import load_instance, solve
 
 CLI = [sys.executable, "-m", "allocator"]
 EVENTS = Path(__file__).parent / "data" / "tiny_events.yaml"
+TOY = Path(__file__).parent.parent / "instances" / "evidence_toy"
 
 
 def _commands() -> list[str]:
@@ -36,6 +37,9 @@ def _args(cmd: str, tiny: Path, res: Path, tmp: Path, tag: str) -> list:
         "verify": ["verify", res, "--instance", tiny],
         "cycles": ["cycles", tiny, "--cycles", "1,3", "--paths", "2", "--out", tmp / f"c_{tag}"],
         "sensitivity": ["sensitivity", tiny, "--events", EVENTS, "--out", tmp / f"s_{tag}"],
+        "levers": ["levers", tiny, "--out", tmp / f"l_{tag}"],
+        "statement": ["statement", res, "--out", tmp / f"st_{tag}", "--no-pdf"],
+        "uncertainty": ["uncertainty", TOY, "--draws", "20", "--seed", "0", "--out", tmp / f"u_{tag}"],
     }[cmd]
 
 
@@ -53,6 +57,11 @@ CHECK = {
     "verify": lambda d: d["ok"] is True,
     "cycles": lambda d: d["base_regime"] == "1y" and len(d["comparison"]) == 2,
     "sensitivity": lambda d: d["instance"] == "tiny" and set(d["analyses"]) == {"replan", "stochastic", "sweep"},
+    # tiny by hand (tests/test_levers.py): mission-led 184.5, siloed 180
+    "levers": lambda d: d["mission_led_value"] == pytest.approx(184.5)
+    and d["siloed_value"] == pytest.approx(180.0),
+    "statement": lambda d: d["title"] == "Mission impact statement: tiny" and d["reference"] == "baseline",
+    "uncertainty": lambda d: d["draws"] == 20 and d["evpi"] >= 0 and set(d["evppi"]),
 }
 
 

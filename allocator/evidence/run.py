@@ -174,9 +174,9 @@ class UncertaintyResult:
 
     def write(self, out: str | Path, plots: bool = True) -> None:
         """Write the tables, plots, report section and summary.json atomically into ``out``."""
-        from allocator.output import atomic_dir
+        from allocator.output import results_folder
 
-        with atomic_dir(out) as tmp:
+        with results_folder(out, "uncertainty") as tmp:
             self.write_files(tmp, plots=plots)
 
     def write_files(self, folder: Path, plots: bool = True) -> None:
@@ -233,8 +233,27 @@ def _stats(v: np.ndarray) -> dict:
             "p95": float(np.quantile(v, 0.95))}
 
 
-def run_uncertainty(instance: Instance | str | Path, evidence=None, *, draws: int = 1000,
-                    seed: int = 0, jobs: int = 1, out: str | Path | None = None,
+def run_uncertainty(instance: Instance | str | Path, evidence=None, *, out: str | Path | None = None,
+                    resume: bool = False, **kw) -> UncertaintyResult:
+    """Probabilistic sensitivity analysis of ``instance`` under ``evidence`` (an
+    :class:`Evidence`, a path to an evidence YAML file or a mapping; default: the
+    ``evidence.yaml`` beside the instance when ``instance`` is a folder); the keyword
+    arguments of :func:`_run_uncertainty` (draws, seed, jobs, evppi, cvar_weight, cvar_alpha,
+    scheduler, plots, progress, chunk_size).
+
+    With ``out``, the run works in ``out/.allocator-partial`` (its progress log, so an
+    interrupted run resumes with ``resume=True``) and its results replace ``out`` whole when
+    it finishes (allocator.output's rules, as for cycles and sensitivity)."""
+    if out is None:
+        return _run_uncertainty(instance, evidence, work=None, resume=resume, **kw)
+    from allocator.output import results_folder
+
+    with results_folder(out, "uncertainty", resumable=True, resume=resume) as work:
+        return _run_uncertainty(instance, evidence, work=work, resume=resume, **kw)
+
+
+def _run_uncertainty(instance: Instance | str | Path, evidence=None, *, draws: int = 1000,
+                    seed: int = 0, jobs: int = 1, work: Path | None = None,
                     resume: bool = False, evppi: bool = True, cvar_weight: float = 0.0,
                     cvar_alpha: float = 0.05, scheduler=None, plots: bool = True,
                     progress: Callable[[str, int, int], None] | None = None,
@@ -293,7 +312,7 @@ def run_uncertainty(instance: Instance | str | Path, evidence=None, *, draws: in
     C = np.vstack([emap.cost(th) for th in theta])  # S × n_x
     fill = np.repeat(emap.fill, md.T)
 
-    log = RunLog(out, fingerprint, resume=resume) if out is not None else None
+    log = RunLog(work, fingerprint, resume=resume) if work is not None else None
     records: dict[str, dict] = dict(log.records) if log is not None else {}
     groups = list(ev.group_of().items())
 
@@ -471,8 +490,8 @@ def run_uncertainty(instance: Instance | str | Path, evidence=None, *, draws: in
     }
     res = UncertaintyResult(draws=dtab, summary=summary, funding=funding, evppi=evppi_tab,
                             departments=departments, parameters=parameters, meta=meta)
-    if out is not None:
-        res.write(out, plots=plots)
+    if work is not None:
+        res.write_files(work, plots=plots)
     return res
 
 
