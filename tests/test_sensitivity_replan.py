@@ -82,12 +82,14 @@ def test_infeasible_replan_reports_smallest_relaxation(tiny):
     rel = a.relaxations
     assert set(rel["year"]) == {"2027-28", "2028-29"}
     assert rel.groupby("year")["relaxation_gbp_m"].sum().tolist() == pytest.approx([7.0, 7.0])
-    # the smallest relaxation lowers b1's floor (7 a year); the envelope itself is kept, which
-    # the base plan (spending b1's 12 from an envelope of 5) breaks
-    assert set(rel["rule"]) == {"programme_floor"} and set(rel["subject"]) == {"b1"}
-    assert set(rel["direction"]) == {"lower bound"}
+    # the smallest relaxation is 7 a year; between equally small relaxations the explanation
+    # prefers the aggregate rule (issue 12: aggregates first): the resource DEL envelope is
+    # 7 short in each year, not b1's floor, so neither the base plan nor the relaxed re-plan
+    # meets the envelope as it stands
+    assert set(rel["rule"]) == {"del_envelope"} and set(rel["category"]) == {"resource"}
+    assert set(rel["direction"]) == {"upper bound"}
     holds = a.rules.set_index("rule")
-    assert holds.loc["del_envelope", ["base_plan_holds", "replan_holds"]].tolist() == [False, True]
+    assert holds.loc["del_envelope", ["base_plan_holds", "replan_holds"]].tolist() == [False, False]
 
 
 def test_session_recession_warm_equals_cold(uk_dir):

@@ -170,7 +170,7 @@ def test_cli_statement(runs, tmp_path):
     d = json.loads(r.output)
     assert d["headline"]["change in mission value"] == pytest.approx(-4.5)
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
-        "datapackage.json", "departments.csv", "headroom.csv", "metrics.csv", "statement.html",
+        ".allocator-results", "datapackage.json", "departments.csv", "headroom.csv", "metrics.csv", "statement.html",
         "statement.json"]
 
 
