@@ -128,31 +128,9 @@ def run_units(key: str, instance: Instance, ev_json: str, seed: int, units: list
 
 
 def _execute(chunks, key, instance, ev_json, seed, jobs, scheduler):
-    if not chunks:
-        return
-    if scheduler is None and jobs == 1:
-        for c in chunks:
-            yield run_units(key, instance, ev_json, seed, c)
-        return
-    from joblib import Parallel, delayed, parallel_config
+    from allocator.parallel import run_chunks
 
-    tasks = (delayed(run_units)(key, instance, ev_json, seed, c) for c in chunks)
-    if scheduler is not None:
-        try:
-            from distributed import Client
-        except ImportError as e:
-            raise AllocatorError("a dask scheduler was given but dask.distributed is not installed: "
-                                 "pip install 'allocator[dask]'") from e
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-        try:
-            with parallel_config(backend="dask", wait_for_workers_timeout=60):
-                yield from Parallel(n_jobs=-1, return_as="generator_unordered")(tasks)
-        finally:
-            if client is not scheduler:
-                client.close()
-        return
-    with parallel_config(backend="loky", inner_max_num_threads=1):
-        yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks)
+    yield from run_chunks(run_units, (key, instance, ev_json, seed), chunks, jobs, scheduler)
 
 
 # --------------------------------------------------------------------------- result
