@@ -292,6 +292,13 @@ PLOTS: dict[str, Callable] = {
 }
 
 
+def save_png_svg(fig, stem: Path) -> None:
+    """Save ``fig`` as ``stem.png`` (120 dpi) and ``stem.svg``, then close it."""
+    fig.savefig(Path(stem).with_suffix(".png"), dpi=120)
+    fig.savefig(Path(stem).with_suffix(".svg"))
+    plt.close(fig)
+
+
 def figure_bytes(fig, fmt: str) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=110)

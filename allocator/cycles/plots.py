@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from allocator.plots import save_png_svg  # noqa: E402
+
 
 def _source(fig, res) -> None:
     m = res.meta
@@ -19,9 +21,7 @@ def _source(fig, res) -> None:
 
 
 def _save(fig, stem: Path) -> None:
-    fig.savefig(stem.with_suffix(".png"), dpi=120)
-    fig.savefig(stem.with_suffix(".svg"))
-    plt.close(fig)
+    save_png_svg(fig, stem)
 
 
 def value_distribution(res, stem: Path) -> None:
