@@ -55,6 +55,7 @@ def write_model(inst: Instance, file: str | Path, fmt: str) -> Path:
     be = HighsBackend()
     be.load(model.lp)
     lp = model.lp
+    be.h.changeObjectiveOffset(0.0)  # the constant is written as a column instead (below)
     be.h.changeColsCost(lp.n, np.arange(lp.n, dtype=np.int32), np.asarray(lp.cost, dtype=float) / k)
     # the constant as a column fixed at 1 (named objective_constant): LP-format readers such as
     # GLPK's do not accept a bare constant in the objective, and MPS readers disagree on the

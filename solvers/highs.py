@@ -110,6 +110,7 @@ class HighsBackend:
         self.n = self.m = 0
         self.integrality: np.ndarray | None = None
         self.cost_scale = 1.0
+        self.offset = 0.0
 
     # ------------------------------------------------------------------ model
     def load(self, lp, integrality: np.ndarray | None = None) -> None:
@@ -127,6 +128,12 @@ class HighsBackend:
         cmax = float(np.max(np.abs(cost))) if cost.size else 0.0
         self.cost_scale = 1.0 / cmax if cmax > 0 else 1.0
         model.col_cost_ = cost * self.cost_scale
+        # The model constant goes to HiGHS as the objective offset, so its relative MIP gap
+        # |primal − dual| / |primal| is judged on the objective in reported units (without it
+        # a large constant makes HiGHS stop at a gap far wider than ``mip_rel_gap``). The
+        # objective and bound returned by :meth:`solve` are c·x without it, as before.
+        self.offset = float(getattr(lp, "constant", 0.0) or 0.0)
+        model.offset_ = self.offset * self.cost_scale
         model.col_lower_ = _clip_inf(lp.col_lower)
         model.col_upper_ = _clip_inf(lp.col_upper)
         model.row_lower_ = _clip_inf(lp.row_lower)
@@ -198,8 +205,10 @@ class HighsBackend:
                 "row_value": np.array(sol.row_value),
                 "bound_low": np.where(np.abs(dn_v) < inf, dn_v, -np.inf),
                 "bound_high": np.where(np.abs(up_v) < inf, up_v, np.inf),
-                "objective_at_low": np.where(np.abs(dn_o) < inf, dn_o / self.cost_scale, np.nan),
-                "objective_at_high": np.where(np.abs(up_o) < inf, up_o / self.cost_scale, np.nan)}
+                "objective_at_low": np.where(np.abs(dn_o) < inf, dn_o / self.cost_scale - self.offset,
+                                             np.nan),
+                "objective_at_high": np.where(np.abs(up_o) < inf, up_o / self.cost_scale - self.offset,
+                                              np.nan)}
 
     def write(self, path: str) -> None:
         """Write the loaded model (.lp or .mps, by extension)."""
@@ -225,10 +234,11 @@ class HighsBackend:
         # HiGHS reports duals of the maximisation as d(obj)/d(bound): keep as is
         rdual = np.array(sol.row_dual) / self.cost_scale if duals_ok else None
         cdual = np.array(sol.col_dual) / self.cost_scale if duals_ok else None
-        obj = float(info.objective_function_value) / self.cost_scale if has_primal else None
+        obj = (float(info.objective_function_value) / self.cost_scale - self.offset
+               if has_primal else None)
         bound = gap = None
         if self.integrality is not None:
-            bound = float(getattr(info, "mip_dual_bound", np.nan)) / self.cost_scale
+            bound = float(getattr(info, "mip_dual_bound", np.nan)) / self.cost_scale - self.offset
             gap = float(getattr(info, "mip_gap", np.nan))
         return SolveOutput(status, raw, obj, x, act, rdual, cdual, elapsed, iters, "highs",
                            highs_version(), bound, gap)

@@ -185,3 +185,32 @@ def test_model_session_keeps_business_cases_integer(tiny_dir):
     x = s.last.x
     q = (s.model.expr.q @ x).reshape(3, 3)[0]  # a1's real spend, the first programme
     assert set(np.round(q, 6)) <= {0.0, 15.0}
+
+
+def test_highs_judges_the_mip_gap_on_the_reported_objective():
+    """The model constant is HiGHS's objective offset, so the relative gap HiGHS stops at is
+    |bound − value| / |value| in reported units (c·x + c0), while ``solve`` still returns c·x
+    and the bound without c0 (as every caller expects)."""
+    import scipy.sparse as sp
+
+    class LP:  # max 3a + 2b + 4c − 100  s.t.  2a + b + 3c ≤ 4, a, b, c ∈ {0, 1}
+        A = sp.csc_matrix(np.array([[2.0, 1.0, 3.0]]))
+        n, m = 3, 1
+        cost = np.array([3.0, 2.0, 4.0])
+        col_lower, col_upper = np.zeros(3), np.ones(3)
+        row_lower, row_upper = np.array([-np.inf]), np.array([4.0])
+        constant = -100.0
+
+    be = HighsBackend()
+    be.load(LP, integrality=np.ones(3, dtype=bool))
+    out = be.solve()
+    assert out.objective == pytest.approx(6.0)          # b + c: c·x without the constant
+    assert out.best_bound == pytest.approx(6.0, abs=1e-6)
+    info = be.h.getInfo()
+    assert info.objective_function_value / be.cost_scale == pytest.approx(-94.0)
+    assert be.h.getLp().offset_ / be.cost_scale == pytest.approx(-100.0)
+    rng_lp = HighsBackend()
+    rng_lp.load(LP)
+    rng_lp.solve()
+    r = rng_lp.ranging()  # ranging objectives exclude the constant as well
+    assert np.all(np.isnan(r["objective_at_high"]) | (np.abs(r["objective_at_high"]) < 20))
