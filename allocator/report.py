@@ -20,20 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from allocator.models.constraints import fiscal_findings
 from allocator.output import atomic_write_text
 from allocator.plots import PLOTS, binding_frame, figure_bytes, headroom_frame
 
-#: families that are fiscal rules or envelopes, with the words used in findings
-FISCAL_FAMILIES = {
-    "stability_rule": ("the stability rule (current budget)", "headroom on the current budget"),
-    "investment_rule": ("the investment rule (PSNFL falling as a share of GDP)", "room under the PSNFL path"),
-    "welfare_cap": ("the welfare cap", "room under the welfare cap"),
-    "del_envelope": ("the DEL envelope", "envelope"),
-    "settled_total": ("a settled SR2025 departmental total", "settled total (reopening it)"),
-    "committed_path": ("a committed departmental path (defence)", "room below the committed path"),
-    "barnett": ("the Barnett formula (devolved block grants follow English spending)",
-                "exemption from Barnett consequentials"),
-}
 PLOT_CAPTIONS = {
     "allocation_by_department": "Cash spend by funding department, stacked; the Mission Fund is shown separately.",
     "pie_share": "Prevention Investment Expenditure as a share of programme spend, against the rising minimum share.",
@@ -129,7 +119,7 @@ def findings(run) -> list[str]:
         sp[c] = sp[c].fillna("").astype(str)
     sp["is_binding"] = sp["binding"].astype(str).str.lower() == "true"
     years = list(run.tables["fiscal"]["year"])
-    for fam, (words, room) in FISCAL_FAMILIES.items():
+    for fam, (words, room) in fiscal_findings().items():  # declared by each family (``finding``)
         rows = sp[sp["constraint"] == fam]
         if rows.empty:
             continue

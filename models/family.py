@@ -57,6 +57,12 @@ class Rows:
     ``set_by_plan``: for a policy row family an appraised plan cannot break because the
     appraisal derives the rows' other side from the plan itself, why (the tamper test then
     checks the independent checker only, and that the appraisal shows the row holding).
+    ``fiscal_rule``: a fiscal rule or envelope on total spending (DEL envelopes, welfare cap,
+    stability and investment rules). These are the rows a Spending Review cycle may breach
+    when the economy turns (made elastic in ``allocator cycles``) and whose status every
+    sensitivity re-plan reports.
+    ``finding``: for rows the report's findings name as a fiscal constraint, (the rule in
+    words, what its slack is called), e.g. ("the welfare cap", "room under the welfare cap").
     """
 
     name: str
@@ -70,6 +76,8 @@ class Rows:
     structural: bool = False
     untamperable: str = ""
     set_by_plan: str = ""
+    fiscal_rule: bool = False
+    finding: tuple[str, str] | tuple[()] = ()
 
     def __post_init__(self):
         if self.sense not in SENSES:
@@ -79,6 +87,8 @@ class Rows:
                              "break it (untamperable=...)")
         if not self.structural and self.test not in TEST_GROUPS:
             raise ValueError(f"{self.name}: test must be one of {TEST_GROUPS}, not {self.test!r}")
+        if self.finding and len(self.finding) != 2:
+            raise ValueError(f"{self.name}: finding is (the rule in words, what its slack is called)")
 
     def describe(self, year="", subject="", category="") -> str:
         return self.binding.format(year=year, subject=subject, category=category)

@@ -46,6 +46,7 @@ import time
 import numpy as np
 
 from allocator.errors import AllocatorError
+from allocator.models.constraints import fiscal_rule_families
 from allocator.schema import Instance
 from allocator.session import ModelSession
 
@@ -53,7 +54,7 @@ from .regime import Regime, piece_factors
 from .settings import UncertaintySettings
 from .uncertainty import EconomicPath, central_forecast, forecast, realised
 
-ELASTIC_FAMILIES = ("stability_rule", "investment_rule", "welfare_cap", "del_envelope")
+ELASTIC_FAMILIES = fiscal_rule_families()  # as declared (``Rows.fiscal_rule``): envelopes and fiscal rules
 TOL = 1e-6
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import highspy
 
-from allocator.models.constraints import with_bounds
+from allocator.models.constraints import rule_families, with_bounds
 from allocator.models.objective import mission_gains
 
-#: policy families whose status a re-plan reports (PIE protection and the fiscal rules)
-RULE_FAMILIES = ("pie_department_floor", "pie_share", "del_envelope", "welfare_cap",
-                 "stability_rule", "investment_rule")
+#: policy families whose status a re-plan reports (PIE protection and the fiscal rules), as
+#: the families declare them
+RULE_FAMILIES = rule_families()
 
 
 class LPView:

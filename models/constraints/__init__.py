@@ -48,4 +48,23 @@ def with_bounds() -> tuple[Family, ...]:
     return tuple(f for f in registry() if f.bounds is not None)
 
 
-__all__ = ["Family", "Rows", "registry", "row_families", "with_bounds"]
+def fiscal_rule_families() -> tuple[str, ...]:
+    """Row families declared ``fiscal_rule`` (rules and envelopes on total spending), in
+    build order."""
+    return tuple(n for n, r in row_families().items() if r.fiscal_rule)
+
+
+def rule_families() -> tuple[str, ...]:
+    """The policy rules a sensitivity re-plan reports on: PIE protection (appraisal group
+    ``pie_protection``) and the fiscal rules, in build order."""
+    return tuple(n for n, r in row_families().items() if r.fiscal_rule or r.test == "pie_protection")
+
+
+def fiscal_findings() -> dict[str, tuple[str, str]]:
+    """Row families the report's findings name as fiscal constraints: name → (the rule in
+    words, what its slack is called), in build order."""
+    return {n: r.finding for n, r in row_families().items() if r.finding}
+
+
+__all__ = ["Family", "Rows", "registry", "row_families", "with_bounds", "fiscal_rule_families",
+           "rule_families", "fiscal_findings"]

@@ -140,6 +140,8 @@ FAMILY = Family(
     rows=(Rows("barnett", "Barnett consequentials",
                "the Barnett consequential for the {subject} {category} block grant in {year}",
                "relaxed by", test="affordability", sense="==", switch="barnett",
+               finding=("the Barnett formula (devolved block grants follow English spending)",
+                        "exemption from Barnett consequentials"),
                set_by_plan="an appraisal sets each devolved limit from its Barnett row (the "
                "reference plus the consequentials of the plan's comparable spending); a results "
                "folder with another devolved limit is caught by the independent check"),))

@@ -57,4 +57,5 @@ def check(c, plan) -> None:
 FAMILY = Family(
     module=__name__, order=50, add=add, check=check, bounds=bounds,
     rows=(Rows("del_envelope", "DEL envelopes", "the {category} DEL envelope in {year}",
-               "raised by", test="affordability", sense="<=", switch="del_envelope"),))
+               "raised by", test="affordability", sense="<=", switch="del_envelope",
+               fiscal_rule=True, finding=("the DEL envelope", "envelope")),))

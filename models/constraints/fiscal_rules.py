@@ -206,7 +206,10 @@ FAMILY = Family(
                "recomputes N_t and compares it with the fiscal table (family 'fiscal_table')"),
           Rows("stability_rule", "stability rule",
                "the stability rule (current budget margin) in {year}", "relaxed by",
-               test="affordability", sense=">=", switch="stability_rule"),
+               test="affordability", sense=">=", switch="stability_rule", fiscal_rule=True,
+               finding=("the stability rule (current budget)", "headroom on the current budget")),
           Rows("investment_rule", "investment rule",
                "the investment rule (PSNFL falling as a share of GDP) in {year}", "relaxed by",
-               test="affordability", sense="<=", switch="investment_rule")))
+               test="affordability", sense="<=", switch="investment_rule", fiscal_rule=True,
+               finding=("the investment rule (PSNFL falling as a share of GDP)",
+                        "room under the PSNFL path"))))

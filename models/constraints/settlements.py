@@ -172,9 +172,11 @@ FAMILY = Family(
           Rows("settled_total", "settled SR totals",
                "the settled {category} total of {subject} in {year}", "reopened by",
                test="affordability", sense="==", switch="settled_totals",
+               finding=("a settled SR2025 departmental total", "settled total (reopening it)"),
                set_by_plan="an appraisal sets a settled department's limit to its settled figure "
                "(a plan that overspends it breaks the settlement row instead); a results folder "
                "with another limit is caught by the independent check"),
           Rows("committed_path", "committed paths (defence)",
                "the committed DEL path of {subject} in {year}", "lowered by",
-               test="affordability", sense=">=", switch="committed_paths")))
+               test="affordability", sense=">=", switch="committed_paths",
+               finding=("a committed departmental path (defence)", "room below the committed path"))))

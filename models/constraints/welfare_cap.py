@@ -85,4 +85,5 @@ def _binding(inst):
 FAMILY = Family(
     module=__name__, order=80, add=add, check=check, bounds=bounds, tamper=_binding,
     rows=(Rows("welfare_cap", "welfare cap", "the welfare cap in {year}", "raised by",
-               test="affordability", sense="<=", switch="welfare_cap"),))
+               test="affordability", sense="<=", switch="welfare_cap", fiscal_rule=True,
+               finding=("the welfare cap", "room under the welfare cap")),))
