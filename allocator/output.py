@@ -42,6 +42,7 @@ import contextlib
 import ctypes
 import errno
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -397,8 +398,27 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     df.to_csv(path, index=False, float_format="%.6f", lineterminator="\n")
 
 
+def json_safe(obj):
+    """``obj`` with every non-finite float (NaN, ±inf) as None, so the JSON written is strict
+    (RFC 8259 has no NaN or Infinity; Python would otherwise write them bare)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and getattr(obj, "shape", None) == ():  # numpy scalar
+        return json_safe(obj.item())
+    return obj
+
+
+def json_text(obj) -> str:
+    """Strict, sorted, indented JSON of ``obj`` (non-finite numbers as null)."""
+    return json.dumps(json_safe(obj), indent=2, sort_keys=True, default=str, allow_nan=False)
+
+
 def write_json(obj, path: Path) -> None:
-    path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    path.write_text(json_text(obj) + "\n", encoding="utf-8")
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:

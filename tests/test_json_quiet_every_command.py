@@ -83,7 +83,9 @@ def test_json_is_one_document_and_quiet_is_silent(cmd, setup):
     p = subprocess.run([*CLI, *map(str, _args(cmd, tiny, res, tmp, "json")), "--json"],
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, f"{cmd} --json exit {p.returncode}:\n{p.stderr}"
-    doc = json.loads(p.stdout)  # the whole of stdout: a banner or a bar would break this
+    # the whole of stdout: a banner or a bar would break this; and strict JSON (RFC 8259 has
+    # no NaN or Infinity, which Python's json would otherwise print bare)
+    doc = json.loads(p.stdout, parse_constant=lambda c: pytest.fail(f"{cmd} --json printed {c}"))
     assert CHECK[cmd](doc), (cmd, doc)
     p = subprocess.run([*CLI, *map(str, _args(cmd, tiny, res, tmp, "quiet")), "--quiet"],
                        capture_output=True, text=True, timeout=600)

@@ -80,3 +80,24 @@ def test_levers_command_writes_a_report_section(tiny_dir, tmp_path):
 
     html = write_report(out).read_text()
     assert "What the mission machinery is worth" in html and "ten_year_test" in html
+
+
+def test_levers_out_never_writes_into_an_instance_or_a_foreign_folder(tiny_dir, tmp_path):
+    """--out to a folder that is neither new nor an allocator results folder is refused before
+    anything is solved or written; a new folder is written whole, with the results marker."""
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "mine.txt").write_text("keep")
+    for target in (tiny_dir, foreign):
+        before = sorted(p.name for p in target.iterdir())
+        p = subprocess.run([sys.executable, "-m", "allocator", "levers", str(tiny_dir), "--quiet",
+                            "--out", str(target)], capture_output=True, text=True)
+        assert p.returncode != 0 and "Traceback" not in p.stderr
+        assert str(target) in p.stderr
+        assert sorted(p.name for p in target.iterdir()) == before
+    new = tmp_path / "levers_run"
+    p = subprocess.run([sys.executable, "-m", "allocator", "levers", str(tiny_dir), "--quiet",
+                        "--out", str(new)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert {q.name for q in new.iterdir()} == {"levers.csv", "levers.json", ".allocator-results"}
+    assert json.loads((new / "levers.json").read_text())["mission_led_value"] == pytest.approx(184.5)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.console import Console
@@ -21,4 +20,7 @@ def resolve_instance(path: Path | None) -> Path:
 
 
 def print_json(obj) -> None:
-    print(json.dumps(obj, indent=2, sort_keys=True, default=str))
+    """Strict JSON on stdout (NaN and ±inf as null)."""
+    from allocator.output import json_text
+
+    print(json_text(obj))

@@ -24,19 +24,24 @@ def levers(
     """Siloed departmental planning against mission-led planning, and the value of each lever
     (the 10-year test and every constraint-family switch), all valued with the instance's own
     mission value. Exit 0, or 2 if the mission-led plan is infeasible."""
-    import json
 
     from allocator import load_instance
     from allocator.levers import lever_values
-    from allocator.output import atomic_write_text, write_csv
+    from allocator.output import (atomic_file, atomic_write_text, check_target, is_results_folder,
+                                  json_text, results_folder, write_csv)
 
+    target = check_target(out) if out is not None else None  # refused before any solving
     res = lever_values(load_instance(resolve_instance(instance)))
     summary = res.summary()
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_csv(res.table, out / "levers.csv")
-        atomic_write_text(out / "levers.json", json.dumps(summary, indent=2, sort_keys=True,
-                                                          default=str) + "\n")
+    if target is not None and target.is_dir() and is_results_folder(target):
+        # an existing results folder gains a levers section (each file written atomically)
+        with atomic_file(target / "levers.csv") as tmp:
+            write_csv(res.table, tmp)
+        atomic_write_text(target / "levers.json", json_text(summary) + "\n")
+    elif target is not None:  # a new folder of its own, written whole
+        with results_folder(target, "levers") as work:
+            write_csv(res.table, work / "levers.csv")
+            atomic_write_text(work / "levers.json", json_text(summary) + "\n")
     if as_json:
         print_json(summary)
     elif not quiet:
