@@ -219,7 +219,11 @@ def headroom_frame(f: pd.DataFrame, summary: dict | None = None) -> pd.DataFrame
     out["stability rule (current budget)"] = np.where(st, f["headroom_gbp_m"], np.nan)
     h = f["stability_margin_gbp_m"] - f["headroom_gbp_m"]  # the required headroom H
     out["investment rule (PSNFL/GDP falling)"] = np.where(it, f["investment_margin_gbp_m"] - h, np.nan)
-    out["welfare cap"] = f["welfare_cap_gbp_m"] - f["welfare_capped_gbp_m"]
+    # the cap is breached only beyond its legislated margin (the row the model enforces);
+    # results folders written before the margin column fall back to the cap itself
+    cap = (f["welfare_cap_with_margin_gbp_m"] if "welfare_cap_with_margin_gbp_m" in f
+           else f["welfare_cap_gbp_m"])
+    out["welfare cap"] = cap - f["welfare_capped_gbp_m"]
     out["resource DEL envelope"] = f["rdel_envelope_gbp_m"] - f["rdel_gbp_m"]
     out["capital DEL envelope"] = f["cdel_envelope_gbp_m"] - f["cdel_gbp_m"]
     return out

@@ -153,6 +153,10 @@ def test_welfare_cap_margin_and_empty_years(tiny_dir):
     sp = res.shadow_prices
     assert list(sp[sp.constraint == "welfare_cap"].year) == ["2028-29"]
     assert sp[sp.constraint == "welfare_cap"].slack.iloc[0] == pytest.approx(1.0)  # 105 − 104
+    from allocator.plots import headroom_frame  # the report and statement read the same room
+
+    room = headroom_frame(res.tables["fiscal"]).set_index("year")["welfare cap"]
+    assert room["2028-29"] == pytest.approx(1.0) and room.drop("2028-29").isna().all()
     inst.settings.fiscal_rules.welfare_cap_margin = 0.0  # 104 > 100: nothing saves AME here
     assert solve(Instance.model_validate(inst.model_dump())).status == "infeasible"
 
