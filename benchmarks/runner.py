@@ -111,7 +111,7 @@ def child_column_order(folder: str, repeats: int) -> dict:
 
     from allocator.io import load_instance
     from allocator.models.allocation import build_allocation_model
-    from allocator.solvers.highs import _clip_inf
+    from allocator.solvers.highs import _clip_inf, new_highs
 
     model = build_allocation_model(load_instance(folder))
     lp, T = model.lp, model.data.T
@@ -129,8 +129,7 @@ def child_column_order(folder: str, repeats: int) -> dict:
         Ap.sort_indices()
         runs = []
         for _ in range(repeats):
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
+            h = new_highs()
             m = highspy.HighsLp()
             m.num_col_, m.num_row_, m.sense_ = n, lp.m, highspy.ObjSense.kMaximize
             m.col_cost_ = lp.cost[perm]
