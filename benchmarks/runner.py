@@ -14,7 +14,8 @@ Measured per instance size (issue 16 asks for every table here, from one run):
   tables, the independent check (with the instance hash and the size/numerics report),
   then write the results folder; against the reference doing the same solves in pure
   highspy (:mod:`benchmarks.reference_highspy`: the LP built straight from the instance,
-  solved, and the second stage solved warm in place);
+  solved, and the second stage solved from the first stage's basis in a fresh ``Highs``,
+  as the engine does);
 - the **independent check** against HiGHS's own time on the same LP;
 - **HiGHS alone** on the engine's exact LP, to separate solver time from engine overhead;
 - **sweeps**: N scenarios by the engine's persistent path (:mod:`allocator.scenario_sweep`,
@@ -177,7 +178,7 @@ def child_column_order(folder: str, repeats: int) -> dict:
 
 def child_reference(folder: str) -> dict:
     """The same solves in pure highspy: load the instance, build the LP with highspy, solve,
-    the second stage when the instance has it on (warm, in place), fetch the plan."""
+    the second stage when the instance has it on (from the first stage's basis), fetch the plan."""
     from allocator.io import load_instance
     from benchmarks.reference_highspy import ReferenceLP
 
@@ -267,7 +268,7 @@ def child_sweep(folder: str, n: int, n_rebuild: int, seed: int, workers: int = 2
         it = ref.h.getInfo().simplex_iteration_count
         if two_stage and st == "Optimal":
             ref.second_stage()
-            it += max(ref.h.getInfo().simplex_iteration_count, 0)
+            it += ref.stage2_iterations
         ref.x()  # the plan, as the engine returns it
         return obj, it
 
@@ -672,8 +673,8 @@ def render(r: dict) -> str:
           "second stage that makes the plan unique, result tables, the independent check, instance "
           "hash and numerical report), write the results folder. Reference "
           "(`benchmarks/reference_highspy.py`, written from docs/formulation.md without the engine's "
-          "code): load, build the LP with highspy, solve, the same second stage warm in place, fetch "
-          "the plan. Medians of "
+          "code): load, build the LP with highspy, solve, the same second stage (in a fresh `Highs` "
+          "holding a copy of the first, from its basis, as the engine does), fetch the plan. Medians of "
           f"{a['repeats']} fresh processes per size ({a['xl_repeats']} for x-large), seconds.", "",
           "| instance | programmes | columns | rows | nonzeros | load | build | pass | HiGHS 1st | "
           "HiGHS 2nd | tables | check | write | **engine CPU** | **highspy CPU** | **CPU ratio** | "
