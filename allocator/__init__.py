@@ -38,9 +38,16 @@ __all__ = sorted(_LAZY) + ["__version__"]
 
 
 def __getattr__(name: str):
-    """Import a public name from its module on first access (then cache it here)."""
+    """Import a public name from its module on first access (then cache it here); a
+    submodule (``allocator.api`` after a bare ``import allocator``, as the eager imports
+    used to provide) is imported on first access too."""
     mod = _LAZY.get(name)
     if mod is None:
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
         raise AttributeError(f"module 'allocator' has no attribute {name!r}")
     value = getattr(importlib.import_module(mod), name)
     globals()[name] = value

@@ -49,7 +49,9 @@ def test_public_names_still_import():
                           "import allocator\n"
                           "assert callable(allocator.run_uncertainty)\n"
                           "assert allocator.load_instance is allocator.io.load_instance\n"
-                          "assert set(allocator.__all__) <= set(dir(allocator))")
+                          "assert set(allocator.__all__) <= set(dir(allocator))\n"
+                          "import allocator as a2\n"
+                          "assert a2.tables.allocations")  # a submodule, as before
     assert _loaded(mods, "allocator.cycles") and _loaded(mods, "allocator.sensitivity")
 
 
