@@ -114,6 +114,44 @@ class _Checker:
         self.le(family, year, subject, abs(lhs - rhs), 0.0, scale, nterms,
                 what or (lambda: f"{lhs:.6f} differs from {rhs:.6f}"))
 
+    def le_many(self, family: str, years, subjects, lhs, rhs, scale, nterms=1, what=None) -> None:
+        """:meth:`le` for many rows at once (numpy arrays, broadcast): ``years[i]`` and
+        ``subjects[i]`` name row i (sequences, or one string for every row); ``what(i)``
+        words a violated row i. Only the violated rows are turned into Python objects."""
+        lhs, rhs, scale, nterms = np.broadcast_arrays(np.asarray(lhs, float), np.asarray(rhs, float),
+                                                      np.asarray(scale, float),
+                                                      np.asarray(nterms, float))
+        if lhs.ndim == 0:
+            lhs, rhs, scale, nterms = (a.reshape(1) for a in (lhs, rhs, scale, nterms))
+        if not len(lhs):
+            return
+        self.report.checked[family] = self.report.checked.get(family, 0) + len(lhs)
+        excess = lhs - rhs
+        tol = RTOL * np.maximum(1.0, scale) + nterms * self.rounding + ATOL
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(lhs) | (excess > tol)
+        for i in np.flatnonzero(bad):
+            y = years if isinstance(years, str) else years[i]
+            sub = subjects if isinstance(subjects, str) else subjects[i]
+            msg = what(i) if what is not None else f"{lhs[i]:.6f} exceeds the limit {rhs[i]:.6f}"
+            self.report.violations.append(Violation(
+                family, str(y), str(sub), float(excess[i]) if np.isfinite(excess[i]) else float("nan"),
+                msg))
+
+    def ge_many(self, family, years, subjects, lhs, rhs, scale, nterms=1, what=None) -> None:
+        """:meth:`ge` for many rows (see :meth:`le_many`)."""
+        lhs, rhs = np.asarray(lhs, float), np.asarray(rhs, float)
+        lb, rb = np.broadcast_arrays(lhs, rhs)
+        self.le_many(family, years, subjects, -lhs, -rhs, scale, nterms,
+                     what or (lambda i: f"{lb.flat[i]:.6f} is below the required {rb.flat[i]:.6f}"))
+
+    def eq_many(self, family, years, subjects, lhs, rhs, scale, nterms=1, what=None) -> None:
+        """:meth:`eq` for many rows (see :meth:`le_many`)."""
+        lhs, rhs = np.asarray(lhs, float), np.asarray(rhs, float)
+        lb, rb = np.broadcast_arrays(lhs, rhs)
+        self.le_many(family, years, subjects, np.abs(lhs - rhs), 0.0, scale, nterms,
+                     what or (lambda i: f"{lb.flat[i]:.6f} differs from {rb.flat[i]:.6f}"))
+
     def fail(self, family, year, subject, message):
         self.report.violations.append(Violation(family, year, subject, float("nan"), message))
 
@@ -194,6 +232,9 @@ class PlanFacts:
     extra_receipts: np.ndarray  # (T,) receipts feedback ΔR_t = ρ Y_t / 100 · gain[g,t]
     pressure: dict = None  # Λ[p] (T,) pressure index
     avoided: dict = None  # v[p] (T,) demand avoided by invest to save inside DEL (0 off targets)
+    pids: list = None  # programme ids, the row order of Q and n_q
+    Q: np.ndarray = None  # (P, T) real spend q (``q[pid]`` is a row of it)
+    n_q: np.ndarray = None  # (P, T) allocation rows behind each q (``nrows`` over it)
 
     @property
     def settings(self):
@@ -246,49 +287,80 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     mf_on = on.mission_fund and s.mission_fund.max_share_of_del > 0
 
     # ---------------------------------------------------------------- allocation rows
-    q = {p: np.zeros(T) for p in progs}
-    nrows = defaultdict(int)
-    dept_spend = defaultdict(float)  # (d, category, t)
-    dept_pie = defaultdict(float)  # (d, t)
+    # column-wise over the table (numpy), one Python object per violated row only
+    pids = list(progs)
+    ppos = {pid: i for i, pid in enumerate(pids)}
+    dpos = {d: i for i, d in enumerate(dept_ids)}
+    P, D = len(pids), len(dept_ids)
+    cat_of = np.array([0 if progs[p].category == "resource" else 1 for p in pids], dtype=int)
+    pie_of = np.array([bool(progs[p].pie) for p in pids], dtype=bool)
+    yr = alloc["year"].astype(str).to_numpy(dtype=object)
+    pr = alloc["programme"].astype(str).to_numpy(dtype=object)
+    fund = alloc["funding"].astype(str).to_numpy(dtype=object)
+    dep = alloc["department"].astype(str).to_numpy(dtype=object)
+    spend = alloc["spend_gbp_m"].to_numpy(dtype=float)
+    real = alloc["real_spend_gbp_m"].to_numpy(dtype=float)
+    t_all = pd.Series(yr).map(pos).to_numpy(dtype=float)
+    p_all = pd.Series(pr).map(ppos).to_numpy(dtype=float)
+    known = ~(np.isnan(t_all) | np.isnan(p_all))
+    for i in np.flatnonzero(~known):
+        c.fail("table", yr[i], pr[i], "allocation row names an unknown programme or year")
+    rows = np.flatnonzero(known)
+    ti, pi_ = t_all[rows].astype(int), p_all[rows].astype(int)
+    sp_, re_ = spend[rows], real[rows]
+    c.eq_many("cash_real", yr[rows], pr[rows], sp_, pi[ti] * re_, np.abs(sp_), 2,
+              lambda i: f"cash spend {sp_[i]:.6f} ≠ deflator {pi[ti[i]]} × real spend {re_[i]:.6f}")
+    c.ge_many("non_negative", yr[rows], pr[rows], sp_, 0.0, 0.0, 1,
+              lambda i: f"negative spend {sp_[i]:.6f}")
+    Q = np.zeros((P, T))  # real spend q[p,t]
+    np.add.at(Q, (pi_, ti), re_)
+    n_q = np.zeros((P, T), dtype=int)  # allocation rows per programme-year
+    np.add.at(n_q, (pi_, ti), 1)
+    fnd = fund[rows]
+    is_dep, is_mf = fnd == "department", fnd == "mission_fund"
+    for i in np.flatnonzero(~(is_dep | is_mf)):
+        c.fail("table", yr[rows[i]], pr[rows[i]], f"unknown funding source '{fnd[i]}'")
+    # department funding: only by an owner of the programme
+    owner_pairs = {(pid, o) for pid in pids for o in progs[pid].owners}
+    di = np.flatnonzero(is_dep)
+    ok = np.fromiter(((pr[rows[i]], dep[rows[i]]) in owner_pairs for i in di), dtype=bool,
+                     count=len(di))
+    for i in di[~ok]:
+        p = progs[pr[rows[i]]]
+        c.fail("funding_source", yr[rows[i]], pr[rows[i]],
+               f"funded by department '{dep[rows[i]]}', which does not own it (owners {p.owners})")
+    di = di[ok]
+    d_idx = np.array([dpos[x] for x in dep[rows[di]]], dtype=int)
+    DS = np.zeros((D, 2, T))  # department-funded cash spend
+    np.add.at(DS, (d_idx, cat_of[pi_[di]], ti[di]), sp_[di])
+    DP = np.zeros((D, T))  # department-funded PIE cash spend
+    pie_rows = pie_of[pi_[di]]
+    np.add.at(DP, (d_idx[pie_rows], ti[di][pie_rows]), sp_[di][pie_rows])
+    # Mission Fund: only when it is on, only on programmes it may fund
+    mi = np.flatnonzero(is_mf)
+    can = np.array([progs[p].mission_fund_can_fund for p in pids], dtype=bool)
+    for i in mi:
+        if not mf_on:
+            c.fail("mission_fund_eligibility", yr[rows[i]], pr[rows[i]],
+                   f"Mission Fund spend {sp_[i]:.6f} although the Mission Fund is off")
+        elif not can[pi_[i]]:
+            c.fail("mission_fund_eligibility", yr[rows[i]], pr[rows[i]],
+                   f"Mission Fund spend {sp_[i]:.6f} on a programme it may not fund "
+                   "(single owner, not flagged eligible)")
     mf = np.zeros((2, T))
-    mf_owner = defaultdict(float)  # Mission Fund cash by (first owner, category, t): Barnett
-    for r in alloc.itertuples(index=False):
-        year, prog, fund, dep = str(r.year), str(r.programme), str(r.funding), str(r.department)
-        spend, real = float(r.spend_gbp_m), float(r.real_spend_gbp_m)
-        if year not in pos or prog not in progs:
-            c.fail("table", year, prog, "allocation row names an unknown programme or year")
-            continue
-        t, p = pos[year], progs[prog]
-        cat = 0 if p.category == "resource" else 1
-        c.eq("cash_real", year, prog, spend, pi[t] * real, abs(spend), 2,
-             lambda: f"cash spend {spend:.6f} ≠ deflator {pi[t]} × real spend {real:.6f}")
-        c.ge("non_negative", year, prog, spend, 0.0, 0.0, 1, lambda: f"negative spend {spend:.6f}")
-        q[prog][t] += real
-        nrows[(prog, t)] += 1
-        if fund == "department":
-            if dep not in p.owners:
-                c.fail("funding_source", year, prog,
-                       f"funded by department '{dep}', which does not own it (owners {p.owners})")
-                continue
-            dept_spend[(dep, cat, t)] += spend
-            if p.pie:
-                dept_pie[(dep, t)] += spend
-        elif fund == "mission_fund":
-            if not mf_on:
-                c.fail("mission_fund_eligibility", year, prog,
-                       f"Mission Fund spend {spend:.6f} although the Mission Fund is off")
-            elif not p.mission_fund_can_fund:
-                c.fail("mission_fund_eligibility", year, prog,
-                       f"Mission Fund spend {spend:.6f} on a programme it may not fund "
-                       "(single owner, not flagged eligible)")
-            mf[cat, t] += spend
-            mf_owner[(p.owners[0], cat, t)] += spend
-        else:
-            c.fail("table", year, prog, f"unknown funding source '{fund}'")
-    for prog in progs:
-        for t in range(T):
-            if nrows[(prog, t)] == 0:
-                c.fail("table", years[t], prog, "no allocation row for this programme and year")
+    np.add.at(mf, (cat_of[pi_[mi]], ti[mi]), sp_[mi])
+    first_owner = np.array([dpos.get(progs[p].owners[0], -1) for p in pids], dtype=int)
+    MO = np.zeros((D, 2, T))  # Mission Fund cash by the programme's first owner: Barnett
+    fo = first_owner[pi_[mi]]
+    np.add.at(MO, (fo[fo >= 0], cat_of[pi_[mi]][fo >= 0], ti[mi][fo >= 0]), sp_[mi][fo >= 0])
+    for p_, t_ in np.argwhere(n_q == 0):
+        c.fail("table", years[t_], pids[p_], "no allocation row for this programme and year")
+    # the families' view: dictionaries keyed by ids (rows of the arrays, no copies)
+    q = {pid: Q[i] for i, pid in enumerate(pids)}
+    nrows = _Counts(n_q, ppos)
+    dept_spend = _Grid(DS, dpos)
+    dept_pie = _Grid(DP, dpos)
+    mf_owner = _Grid(MO, dpos)
 
     # ---------------------------------------------------------------- departments table
     lim = np.full((len(dept_ids), 2, T), np.nan)
@@ -317,8 +389,8 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
 
     # ---------------------------------------------------------------- totals and definitions
     del_tot = np.nansum(lim, axis=0) + mf  # (2, T)
-    cash_total = sum(pi * q[p] for p in progs)
-    pie_total = sum((pi * q[p] for p in progs if progs[p].pie), np.zeros(T))
+    cash_total = (pi[None, :] * Q).sum(axis=0)
+    pie_total = (pi[None, :] * Q[pie_of]).sum(axis=0)
     ftab = tables["fiscal"]
     fiscal_rows = {str(r.year): r for r in ftab.itertuples(index=False)}
     for t, y in enumerate(years):
@@ -332,43 +404,46 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     for lw in inst.lag_profiles:
         lag[lw.profile][lw.lag] = lw.weight
     # sav_t = Σ_p a_p π_t Σ_τ ℓ_p[t−τ] (q[p,τ] − b_p)
+    K = max((max(v) for v in lag.values()), default=0)
+    Lw = np.zeros((P, K + 1))  # ℓ_p[k]
+    for i, pid in enumerate(pids):
+        for k, w in lag[progs[pid].lag_profile].items():
+            Lw[i, k] = w
+    a = np.array([max(progs[p].ame_saving_per_gbp_m, 0.0) for p in pids])
+    b = np.array([progs[p].baseline_gbp_m for p in pids])
     sav = np.zeros(T)
     sav_scale = np.zeros(T)
-    for pid, p in progs.items():
-        if p.ame_saving_per_gbp_m <= 0:
+    for k in range(min(K + 1, T)):
+        coef = a * Lw[:, k]  # (P,)
+        if not coef.any():
             continue
-        for tau in range(T):
-            for k, w in lag[p.lag_profile].items():
-                t = tau + k
-                if t < T and w:
-                    term = p.ame_saving_per_gbp_m * pi[t] * w * (q[pid][tau] - p.baseline_gbp_m)
-                    sav[t] += term
-                    sav_scale[t] += abs(term) + p.ame_saving_per_gbp_m * pi[t] * w * abs(q[pid][tau])
+        term = coef[:, None] * pi[None, k:] * (Q[:, :T - k] - b[:, None])  # (P, T−k) into t = τ+k
+        sav[k:] += term.sum(axis=0)
+        sav_scale[k:] += (np.abs(term) + coef[:, None] * pi[None, k:] * np.abs(Q[:, :T - k])).sum(axis=0)
     # ---------------------------------------------------------------- pressures, avoided demand
-    growth = {pid: np.zeros(T) for pid in progs}
+    growth = np.zeros((P, T))
     for r in inst.pressures:
-        for t in range(pos[r.first_year], pos[r.last_year] + 1):
-            growth[r.programme][t] += r.growth_per_year
-    press = {pid: np.cumprod(1.0 + growth[pid]) for pid in progs}
-    avoided = {pid: np.zeros(T) for pid in progs}
+        growth[ppos[r.programme], pos[r.first_year]:pos[r.last_year] + 1] += r.growth_per_year
+    Lam = np.cumprod(1.0 + growth, axis=1)  # Λ[p,t]
+    V = np.zeros((P, T))  # demand avoided by invest to save inside DEL
     for r in inst.invest_to_save:
-        b = progs[r.programme].baseline_gbp_m
-        for tau in range(T):
-            for k, w in lag[progs[r.programme].lag_profile].items():
-                if tau + k < T and w:
-                    avoided[r.target][tau + k] += r.saving_per_gbp_m * w * (q[r.programme][tau] - b)
-    activity = {pid: (q[pid] + avoided[pid]) / press[pid] for pid in progs}
+        src, tgt = ppos[r.programme], ppos[r.target]
+        for k in range(min(K + 1, T)):
+            if Lw[src, k]:
+                V[tgt, k:] += r.saving_per_gbp_m * Lw[src, k] * (Q[src, :T - k] - b[src])
+    press = {pid: Lam[i] for i, pid in enumerate(pids)}
+    avoided = {pid: V[i] for i, pid in enumerate(pids)}
+    activity = (Q + V) / Lam  # e[p,t], rows in the order of ``pids``
 
     # mission gains first (the objective's recomputation): the receipts feedback reads them
     net_cost = 0.0
     if s.objective.kind == "net_value":  # V − λ·C (formulation §4c), C recomputed here
         dsc = s.discounting
         dS = green_book_discount(dsc.rate, dsc.rate_after_30, dsc.rate_after_75, T, False)
-        extra = np.array([sum(q[pid][t] - p.baseline_gbp_m * press[pid][t] for pid, p in progs.items())
-                          for t in range(T)])  # against the counterfactual b·Λ, as the benefit
+        extra = (Q - b[:, None] * Lam).sum(axis=0)  # against the counterfactual b·Λ, as the benefit
         net_cost = s.appraisal.cost_of_public_funds * float(dS @ (extra - sav / pi))
-    _objective(c, inst, activity, T, lag, objective, objective_in_horizon, objective_terminal,
-               max(nrows.values(), default=1), cash_spend=float(alloc["spend_gbp_m"].sum()),
+    _objective(c, inst, activity, pids, T, Lw, objective, objective_in_horizon, objective_terminal,
+               max(int(n_q.max(initial=0)), 1), cash_spend=float(alloc["spend_gbp_m"].sum()),
                net_cost=net_cost)
     # ΔR_t = ρ Y_t / 100 · gain[g,t]: receipts from the growth mission's GDP gain (0 when off)
     extra_receipts = np.zeros(T)
@@ -411,7 +486,7 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
                      sav=sav, sav_scale=sav_scale, N=N, N_scale=N_scale, n_alloc=len(alloc),
                      tables=tables, gains=c.gains, mf_owner=mf_owner, extra_di=extra_di,
                      extra_receipts=extra_receipts,
-                     pressure=press, avoided=avoided)
+                     pressure=press, avoided=avoided, pids=pids, Q=Q, n_q=n_q)
     # ---------------------------------------------------------------- every declared family
     for family in registry():
         if family.check is not None:
@@ -421,14 +496,28 @@ def check_plan(inst: Instance, tables: dict[str, pd.DataFrame], *, objective: fl
     return c.report
 
 
-def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objective, obj_in, obj_term,
-               rows_per_q: int, cash_spend: float = 0.0, net_cost: float = 0.0) -> None:
-    """``q``: effective activity e[p,t] per programme (real spend when there are no pressures
-    and no avoided demand); ``net_cost``: λ·C, subtracted in objective.kind net_value."""
+def _responses(widths: np.ndarray, gains: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """:func:`_response` for many programmes and years at once: ``widths`` (P, S) (0 past a
+    programme's last segment), ``gains`` (P, S, M), ``e`` (P, T) → (P, T, M)."""
+    start = np.cumsum(widths, axis=1) - widths  # W_{k−1}
+    fill = np.clip(e[:, :, None] - start[:, None, :], 0.0, widths[:, None, :])  # (P, T, S)
+    out = np.einsum("pts,psm->ptm", fill, gains)
+    last = np.maximum((widths > 0).sum(axis=1) - 1, 0)  # index of the last segment
+    g_last = np.minimum(gains[np.arange(len(widths)), last], 0.0)  # (P, M): a harm goes on
+    beyond = np.maximum(e - widths.sum(axis=1)[:, None], 0.0)  # (P, T)
+    return out + beyond[:, :, None] * g_last[:, None, :]
+
+
+def _objective(c: _Checker, inst: Instance, e: np.ndarray, pids: list, T: int, Lw: np.ndarray,
+               objective, obj_in, obj_term, rows_per_q: int, cash_spend: float = 0.0,
+               net_cost: float = 0.0) -> None:
+    """``e``: effective activity e[p,t] (P, T), rows in the order of ``pids`` (real spend when
+    there are no pressures and no avoided demand); ``Lw`` (P, K+1) the lag weights ℓ_p[k];
+    ``net_cost``: λ·C, subtracted in objective.kind net_value."""
     s = inst.settings
     missions = [m.id for m in s.missions]
     M = len(missions)
-    K = max((max(v) for v in lag.values()), default=0)
+    K = Lw.shape[1] - 1
     dsc = s.discounting
     delta = np.array([green_book_discount(m.discount_rate if m.discount_rate is not None else dsc.rate,
                                           dsc.rate_after_30, dsc.rate_after_75, T + K,
@@ -443,20 +532,28 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
     for sg in inst.segments:
         segs[sg.programme].setdefault(sg.segment, [sg.width_gbp_m, np.zeros(M)])
         segs[sg.programme][sg.segment][1][missions.index(sg.mission)] = sg.gain_per_gbp_m
+    with_curve = [i for i, pid in enumerate(pids) if pid in segs]
+    S = max((len(segs[pids[i]]) for i in with_curve), default=0)
+    widths = np.zeros((len(with_curve), S))
+    gains = np.zeros((len(with_curve), S, M))
+    by_id = {p.id: p for p in inst.programmes}
+    base = np.array([by_id[pids[i]].baseline_gbp_m for i in with_curve], dtype=float)
+    for j, i in enumerate(with_curve):
+        ks = sorted(segs[pids[i]])
+        widths[j, :len(ks)] = [segs[pids[i]][k][0] for k in ks]
+        gains[j, :len(ks)] = [segs[pids[i]][k][1] for k in ks]
+    ec = e[with_curve]
+    # metric gain of year-τ activity against the baseline's, per programme and mission
+    dgain = _responses(widths, gains, ec) - _responses(widths, gains, base[:, None])  # (P', T, M)
+    Lc = Lw[with_curve]
     value = np.zeros((M, T + K))
+    top = np.abs(gains).max(axis=1) if S else np.zeros((len(with_curve), M))  # (P', M)
     slope = 0.0  # bound on |d objective / d q| summed over all q, for the rounding allowance
-    for p in inst.programmes:
-        if p.id not in segs:
+    for k in range(K + 1):  # (M, T) effect of year-τ spend in year τ+k
+        if not Lc[:, k].any():
             continue
-        ks = sorted(segs[p.id])
-        widths = [segs[p.id][k][0] for k in ks]
-        gains = np.array([segs[p.id][k][1] for k in ks])
-        base = _response(widths, gains, p.baseline_gbp_m)
-        top = np.abs(gains).max(axis=0) if len(gains) else np.zeros(M)
-        dgain = np.array([_response(widths, gains, q[p.id][tau]) - base for tau in range(T)]).T
-        for k, lw in lag[p.lag_profile].items():  # (M, T) effect of year-τ spend in year τ+k
-            value[:, k:k + T] += lw * dgain
-            slope += float(lw * (w * top) @ delta[:, k:k + T].sum(axis=1))
+        value[:, k:k + T] += np.einsum("p,ptm->mt", Lc[:, k], dgain)
+        slope += float(Lc[:, k] @ ((top * w[None, :]) @ delta[:, k:k + T].sum(axis=1)))
     contrib = w[:, None] * delta * value
     in_h = float(contrib[:, :T].sum())
     term = float(contrib[:, T:].sum())
@@ -466,7 +563,7 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
     if s.objective.kind == "target_cost":
         # target mode (models/targets.py): objective = −total cash spend (targets: their family)
         in_h, term = -cash_spend, 0.0
-        scale, allowance = abs(cash_spend), rows_per_q * (c.rounding + 1e-9) * len(q) * T
+        scale, allowance = abs(cash_spend), rows_per_q * (c.rounding + 1e-9) * len(pids) * T
     in_h -= net_cost  # net_value objective: the cost of the extra funds is in-horizon
     c.report.objective, c.report.objective_in_horizon, c.report.objective_terminal = \
         in_h + term, in_h, term
@@ -482,6 +579,35 @@ def _objective(c: _Checker, inst: Instance, q: dict, T: int, lag: dict, objectiv
             c.report.violations.append(Violation(
                 "objective", "", name, diff,
                 f"reported {float(reported):.6f}, recomputed from the allocations {mine:.6f}"))
+
+
+class _Counts:
+    """``nrows[(programme, t)]``: allocation rows per programme-year, over an array."""
+
+    def __init__(self, counts: np.ndarray, pos: dict):
+        self.counts, self.pos = counts, pos
+
+    def __getitem__(self, key) -> int:
+        pid, t = key
+        i = self.pos.get(pid)
+        return 0 if i is None else int(self.counts[i, t])
+
+    def values(self):
+        return self.counts.ravel().tolist()
+
+
+class _Grid:
+    """``grid[(department, ...)]`` over an array whose first axis is the department."""
+
+    def __init__(self, arr: np.ndarray, pos: dict):
+        self.arr, self.pos = arr, pos
+
+    def __getitem__(self, key) -> float:
+        i = self.pos.get(key[0])
+        return 0.0 if i is None else float(self.arr[(i, *key[1:])])
+
+    def get(self, key, default=0.0):
+        return self[key] if key[0] in self.pos else default
 
 
 def check_result(inst_gbp_m: Instance, res, extra_families=()) -> CheckReport:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.schema import Instance
-from allocator.session import ModelSession
+from allocator.session import ModelSession, one_blas_thread
 
 
 @dataclass
@@ -50,6 +50,10 @@ class ScenarioRunner:
         self._weights_changed = False
 
     def run(self, index: int, scenario: dict, keep_x: bool = False) -> SweepPoint:
+        with one_blas_thread():  # BLAS threads would fight HiGHS for the cores
+            return self._run(index, scenario, keep_x)
+
+    def _run(self, index: int, scenario: dict, keep_x: bool) -> SweepPoint:
         s = self.session
         fiscal = dict(scenario.get("fiscal") or {})
         # columns a previous scenario changed but this one does not: back to the instance

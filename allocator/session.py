@@ -56,6 +56,25 @@ from allocator.solvers.highs import HighsBackend
 
 CHECK_SAMPLE = 0.02
 
+_BLAS = None  # one threadpoolctl controller per process (finding the BLAS libraries is slow)
+
+
+def one_blas_thread():
+    """A context in which BLAS (OpenBLAS, MKL, ...) runs on one thread.
+
+    A warm re-solve is short, and the few dense products around it (objective parts, costs)
+    would otherwise wake every BLAS worker thread, which then spin against HiGHS for the
+    cores: at 1,000 programmes that tripled the CPU of a re-solve. threadpoolctl sets the
+    limit through each library's own API and restores it on exit, so code outside a
+    session keeps the process's settings."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
 
 
 
@@ -220,9 +239,10 @@ class ModelSession:
         """Recompute the objective and push the costs of the x block (the only columns with a
         cost). The lagged discount factors are reused while the discount rates are unchanged."""
         lp, md = self.model.lp, self.model.data
-        if self._lagged is None or not np.array_equal(self._lagged[0], md.delta):
-            self._lagged = (md.delta.copy(), piece_lagged_discount(md))
-        set_objective(self.model, self._lagged[1])
+        with one_blas_thread():  # dense products: see one_blas_thread
+            if self._lagged is None or not np.array_equal(self._lagged[0], md.delta):
+                self._lagged = (md.delta.copy(), piece_lagged_discount(md))
+            set_objective(self.model, self._lagged[1])
         x = lp.var_blocks["x"]
         self.backend.set_costs(np.arange(x.start, x.start + x.size), lp.cost[x.start:x.start + x.size])
         self._push_target_rows()
@@ -431,7 +451,12 @@ class ModelSession:
 
     # ------------------------------------------------------------------ solving
     def solve(self) -> QuickSolve:
-        """Warm re-solve; objective parts only (fast path for sweeps and simulations)."""
+        """Warm re-solve; objective parts only (fast path for sweeps and simulations), with
+        BLAS on one thread (:func:`one_blas_thread`)."""
+        with one_blas_thread():
+            return self._solve()
+
+    def _solve(self) -> QuickSolve:
         out = self.backend.solve()
         self.last = out
         if getattr(self, "_base_basis", None) is None and out.status.value == "optimal":

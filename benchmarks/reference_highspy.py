@@ -32,6 +32,7 @@ import highspy
 import numpy as np
 
 from allocator.schema import Instance
+from allocator.solvers.highs import new_highs
 
 INF = highspy.kHighsInf
 FISCAL_COLUMNS = ("gdp_gbp_m", "receipts_gbp_m", "ame_current_gbp_m", "welfare_capped_gbp_m",
@@ -58,8 +59,7 @@ class ReferenceLP:
     def __init__(self, inst: Instance, threads: int | None = None):
         t0 = time.perf_counter()
         self.inst = inst
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
+        self.h = new_highs()  # highspy.Highs() with its stdout banner suppressed
         if threads:
             self.h.setOptionValue("threads", int(threads))
         self._read(inst)
@@ -356,6 +356,8 @@ class ReferenceLP:
                         set_lo[(2 * d + c) * T + t] = -np.inf
         add_rows("settlement", 2 * D * T, set_lo, 0.0,
                  spend_entries + [((2 * dd + cc) * T + ty, lim_col, -lim_val)])
+        self.spend_entries = spend_entries  # F[d,c,t] at row (2d+c)T+t
+        self.limit_entries = ((2 * dd + cc) * T + ty, lim_col, lim_val)  # L[d,c,t], same rows
         # limit entries by (d, c, t) for the settled, committed and Barnett rows
         self.lim_of = {(int(a), int(b), int(c2)): (col, val)
                        for a, b, c2, col, val in zip(dd, cc, ty, lim_col, lim_val)}
@@ -487,6 +489,8 @@ class ReferenceLP:
             ent = [(np.arange(len(ts)), ncol[ts], np.ones(len(ts))),
                    (np.flatnonzero(later), ncol[ts[later] - 1], -ratio[ts[later]])]
             add_rows("investment_rule", len(ts), -np.inf, 0.0, ent)
+        self.q_terms = q_terms
+        self.mf_cols = (g_p, g_t, g_col)
         self._push_bounds()
 
     def _settled_committed_barnett(self, g_p, g_t, g_col) -> None:
@@ -615,6 +619,115 @@ class ReferenceLP:
         self.h.changeColsCost(n, np.arange(self.c_x, self.c_x + n, dtype=np.int32), self.cost)
         self.h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.h.changeObjectiveOffset(self.offset)
+
+    # ------------------------------------------------------------------ second stage
+    def _stage2_data(self):
+        """Costs and deviation rows of the second stage (docs/formulation.md §4b), written
+        from the formulation, not from models/tiebreak.py:
+
+            minimise Σ ω_d (u⁺ + u⁻) + κ Σ ω_p g + η Σ ω_p ω_t π_t q + β Σ (L − F)
+            s.t. c·x ≥ V* (value floor);  L_d,c,t − u⁺ + u⁻ = τ_d,c,t (path deviation)
+
+        Returns (cost over the model's columns, deviation rows (row, col, val), τ, ω_d per row)."""
+        if getattr(self, "_s2", None) is not None:
+            return self._s2
+        inst, T, pi = self.inst, self.T, self.pi
+        up = inst.settings.unique_plan
+        P, D = len(self.progs), len(self.depts)
+
+        def rank(ids):
+            order = {k: r for r, k in enumerate(sorted(ids))}
+            return 1.0 + 1e-3 * np.array([order[k] for k in ids], float) / max(len(ids), 1)
+
+        w_p, w_d = rank([p.id for p in self.progs]), rank(self.depts)
+        cost = np.zeros(self.n)
+        g_p, g_t, g_col = self.mf_cols
+        cost[g_col] += up.mission_fund_cost * w_p[g_p]
+        allp, allt = np.repeat(np.arange(P), T), np.tile(np.arange(T), P)
+        r, c, v = self.q_terms(allp, allt, 1e-6 * w_p[allp] * (1.0 + 1e-3 * allt / T) * pi[allt])
+        np.add.at(cost, c, v)
+        lr, lc, lv = self.limit_entries
+        np.add.at(cost, lc, 2.0 * lv)
+        for _, c, v in self.spend_entries:
+            np.add.at(cost, c, -2.0 * v)
+        # τ: baseline shares of each year's envelope (envelope mode), else baseline flat real
+        B = np.array([[d.rdel_baseline_gbp_m, d.cdel_baseline_gbp_m] for d in inst.departments])
+        tau = B[:, :, None] * pi[None, None, :]
+        if inst.settings.mode == "envelope":
+            for k, col in enumerate(("rdel_envelope_gbp_m", "cdel_envelope_gbp_m")):
+                E, tot = self.F[col], B[:, k].sum()
+                if tot > 0 and np.all(np.isfinite(E)):
+                    tau[:, k, :] = (B[:, k] / tot)[:, None] * E[None, :]
+        self._s2 = (cost, (lr, lc, lv), tau.reshape(-1), np.repeat(w_d, 2 * T))
+        return self._s2
+
+    def second_stage(self, tolerances=(0.0, 1e-9, 1e-7), in_place: bool = False) -> tuple[str, float]:
+        """Solve the second stage after an optimal first stage, from the first stage's basis
+        (the u of each deviation row basic, as the engine starts it). By default in a fresh
+        ``Highs`` holding a copy of the first stage (``getLp``) plus the added rows and
+        columns, as the engine does: the first stage stays loaded and warm, and at 1,000+
+        programmes this is much faster than the alternative. ``in_place=True`` adds the rows
+        and columns to the first stage's own ``Highs`` and removes them again afterwards
+        (restoring costs, sense and basis). Returns (status, seconds in HiGHS); the plan is
+        ``self.x2``."""
+        h1, n, m = self.h, self.n, self.h.getNumRow()
+        cost2, (lr, lc, lv), tau, w_d = self._stage2_data()
+        x1 = np.array(h1.getSolution().col_value)
+        b1 = h1.getBasis()
+        c1 = self.cost_full()
+        v_star = float(c1 @ x1)
+        R = len(tau)
+        S = highspy.HighsBasisStatus
+        if in_place:
+            h = h1
+        else:
+            h = new_highs()
+            h.passModel(h1.getLp())
+        h.addVars(2 * R, np.zeros(2 * R), np.full(2 * R, INF))  # u⁺ then u⁻
+        nz = np.flatnonzero(c1)
+        h.addRow(-INF, INF, len(nz), nz.astype(np.int32), c1[nz])  # value floor (bounds below)
+        o = np.lexsort((lc, lr))
+        rr, cc, vv = lr[o], lc[o], lv[o]
+        cols = np.concatenate([cc, n + np.arange(R), n + R + np.arange(R)])
+        vals = np.concatenate([vv, -np.ones(R), np.ones(R)])
+        rows = np.concatenate([rr, np.arange(R), np.arange(R)])
+        o = np.lexsort((cols, rows))
+        starts = np.searchsorted(rows[o], np.arange(R)).astype(np.int32)
+        h.addRows(R, tau, tau, len(o), starts, cols[o].astype(np.int32), vals[o])
+        h.changeColsCost(n + 2 * R, np.arange(n + 2 * R, dtype=np.int32),
+                         -np.concatenate([cost2, w_d, w_d]))  # maximise −cost
+        h.changeObjectiveOffset(0.0)
+        dev = np.bincount(rr, weights=vv * x1[cc], minlength=R) - tau
+        basis = highspy.HighsBasis()
+        basis.col_status = (list(b1.col_status) + [S.kBasic if d >= 0 else S.kLower for d in dev]
+                            + [S.kLower if d >= 0 else S.kBasic for d in dev])
+        basis.row_status = list(b1.row_status) + [S.kBasic] + [S.kLower] * R
+        basis.valid = True
+        dt, st = 0.0, "not solved"
+        for tol in tolerances:
+            h.changeRowBounds(m, v_star - tol * max(abs(v_star + self.offset), 1.0), INF)
+            h.setBasis(basis)
+            t0 = time.perf_counter()
+            h.run()
+            dt += time.perf_counter() - t0
+            st = h.modelStatusToString(h.getModelStatus())
+            if st == "Optimal":
+                break
+        self.x2 = np.array(h.getSolution().col_value)[:n] if st == "Optimal" else x1
+        self.stage2_iterations = max(h.getInfo().simplex_iteration_count, 0)
+        if in_place:
+            h.deleteRows(R + 1, np.arange(m, m + R + 1, dtype=np.int32))
+            h.deleteCols(2 * R, np.arange(n, n + 2 * R, dtype=np.int32))
+            h.changeColsCost(n, np.arange(n, dtype=np.int32), c1)
+            h.changeObjectiveOffset(self.offset)
+            h.setBasis(b1)
+        return st, dt
+
+    def cost_full(self) -> np.ndarray:
+        """The first stage's cost over every column (only the x block has one)."""
+        c = np.zeros(self.n)
+        c[self.c_x:self.c_x + len(self.cost)] = self.cost
+        return c
 
     # ------------------------------------------------------------------ solve
     def solve(self) -> tuple[str, float | None, float]:

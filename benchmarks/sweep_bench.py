@@ -8,7 +8,8 @@ values so there are enough units to time. Three ways to run the same units:
 
 1. persistent: ONE ModelSession, parameters pushed as cost/bound changes, warm HiGHS re-solve
    (what ``allocator sensitivity`` does; also run through joblib with --jobs workers);
-2. rebuild: for every unit, build the changed Instance, build the LP, load HiGHS, cold solve;
+2. rebuild: for every unit, build the changed Instance, build the LP, load HiGHS, cold solve,
+   and the unique-plan second stage where the instance has it on (the session runs it too);
 3. pure HiGHS: the solver's own time inside (1) and (2) (``run()`` only), the floor any
    Python-side method can approach.
 
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from allocator import load_instance
+from allocator.api import unique
 from allocator.models.allocation import build_allocation_model
 from allocator.sensitivity.sweep import _apply, changed_instance, default_grid, sweep
 from allocator.session import ModelSession
@@ -66,8 +68,10 @@ def rebuild(inst, units):
         b = HighsBackend()
         b.load(m.lp)
         out = b.solve()
-        objs.append(None if out.x is None else out.objective + m.lp.constant)
         solve_s += out.solve_s
+        # the second stage the persistent session runs too (same solves on both paths)
+        out = unique(m, b, out, None, None)
+        objs.append(None if out.x is None else out.objective + m.lp.constant)
     return time.perf_counter() - t0, solve_s, objs
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from allocator.cli import EXIT_OK, app
 from allocator.cli.common import console, err_console, print_json, resolve_instance
@@ -93,6 +92,7 @@ def _print(res, table, out) -> None:
     """Measures as rows, regimes as columns (five regimes fit in 80 columns); number cells never
     wrap or get cut (min_width = the widest figure), only the measure names may wrap."""
     from rich import box
+    from rich.table import Table
 
     unit = res.meta["value_unit"]
     t = Table(title=f"Spending Review regimes on {res.meta['paths']} paths (means; value in {unit})",

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from allocator.cli import EXIT_NO_PLAN, EXIT_OK, app
 from allocator.cli.common import console, print_json, resolve_instance
@@ -24,6 +23,8 @@ def levers(
     """Siloed departmental planning against mission-led planning, and the value of each lever
     (the 10-year test and every constraint-family switch), all valued with the instance's own
     mission value. Exit 0, or 2 if the mission-led plan is infeasible."""
+
+    from rich.table import Table
 
     from allocator import load_instance
     from allocator.levers import lever_values

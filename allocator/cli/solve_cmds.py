@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from allocator.cli import EXIT_INPUT, EXIT_NO_PLAN, EXIT_NOT_OPTIMAL, EXIT_OK, app
 from allocator.cli.common import console, err_console, print_json, resolve_instance
@@ -74,6 +73,8 @@ def _gbp(x: float) -> str:
 
 
 def print_summary(res, out: Path | None) -> None:
+    from rich.table import Table
+
     style = "green" if res.ok else ("yellow" if res.objective is not None else "red")
     console.print(f"[bold]{res.instance_name}[/]: [{style}]{res.status}[/]")
     console.print(res.message)
@@ -107,6 +108,7 @@ def print_summary(res, out: Path | None) -> None:
 
 
 def _print_budget(res, unit: str) -> None:
+    from rich.table import Table
     from allocator.numerics import UNIT_LABELS
 
     cur = res.provenance.get("currency", "£")
@@ -124,6 +126,7 @@ def _print_budget(res, unit: str) -> None:
 
 
 def _print_fiscal(res, unit: str) -> None:
+    from rich.table import Table
     from allocator.numerics import UNIT_LABELS, gbp_m_names
 
     f = gbp_m_names(res.fiscal, unit)
@@ -143,6 +146,8 @@ def _print_fiscal(res, unit: str) -> None:
 
 
 def _print_binding(res, unit: str) -> None:
+    from rich.table import Table
+
     if "shadow_prices" in res.tables and res.binding is not None:
         from allocator.explain import binding_by_family
 

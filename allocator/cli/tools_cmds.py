@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from allocator.cli import EXIT_OK, app
 from allocator.cli.common import console, err_console, print_json, resolve_instance
@@ -24,6 +22,8 @@ JSON = typer.Option(False, "--json", help="Print the summary as JSON (for script
 
 def progress_bar(disable: bool) -> Progress:
     """A progress bar on stderr (stdout stays clean for --json), hidden with --quiet/--json."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                     TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                     console=err_console, transient=True, disable=disable)
@@ -143,6 +143,8 @@ def appraise(
 
 
 def _print_appraisal(a, out) -> None:
+    from rich.table import Table
+
     verdict = "[green]PASS[/]" if a.passed else "[red]FAIL[/]"
     console.print(f"[bold]{a.instance_name}[/]: mission test {verdict}")
     t = Table(title="Mission test")
@@ -197,6 +199,7 @@ def diff(
 ) -> None:
     """Show what changed between two results folders (B − A): allocations by department,
     mission value and gains, fiscal headroom; as tables and a plot."""
+    from rich.table import Table
     from allocator.diff import diff_runs
 
     if out is not None:

@@ -27,15 +27,22 @@ def add(model) -> None:
 
 
 def check(c, plan) -> None:
-    """floor_p <= q[p,t] <= cap_p, recomputed from the allocations table."""
+    """floor_p <= q[p,t] <= cap_p, recomputed from the allocations table (every programme-year
+    at once: ``plan.Q`` is q (P, T) in the order of ``plan.pids``)."""
     on = plan.on
-    for pid, p in plan.progs.items():
-        n = max(1, max(plan.nrows[(pid, t)] for t in range(plan.T)))
-        for t, y in enumerate(plan.years):
-            if on.programme_floors and p.floor_gbp_m > 0:
-                c.ge("programme_floor", y, pid, plan.q[pid][t], p.floor_gbp_m, p.floor_gbp_m, n)
-            if on.programme_caps and p.cap_gbp_m is not None:
-                c.le("programme_cap", y, pid, plan.q[pid][t], p.cap_gbp_m, p.cap_gbp_m, n)
+    progs = [plan.progs[pid] for pid in plan.pids]
+    ids, years, T = np.array(plan.pids, dtype=object), np.array(plan.years, dtype=object), plan.T
+    n = np.maximum(1, plan.n_q.max(axis=1, initial=0))  # allocation rows behind each q (rounding)
+    if on.programme_floors:
+        ps = np.array([i for i, p in enumerate(progs) if p.floor_gbp_m > 0], dtype=int)
+        fl = np.repeat([progs[i].floor_gbp_m for i in ps], T)
+        c.ge_many("programme_floor", np.tile(years, len(ps)), np.repeat(ids[ps], T),
+                  plan.Q[ps].ravel(), fl, fl, np.repeat(n[ps], T))
+    if on.programme_caps:
+        ps = np.array([i for i, p in enumerate(progs) if p.cap_gbp_m is not None], dtype=int)
+        cap = np.repeat([progs[i].cap_gbp_m for i in ps], T)
+        c.le_many("programme_cap", np.tile(years, len(ps)), np.repeat(ids[ps], T),
+                  plan.Q[ps].ravel(), cap, cap, np.repeat(n[ps], T))
 
 
 FAMILY = Family(

@@ -32,20 +32,25 @@ def add(model) -> None:
 
 
 def check(c, plan) -> None:
-    """|q[p,0] − b_p| <= R_p and |q[p,t] − q[p,t−1]| <= R_p, from the allocations table."""
+    """|q[p,0] − b_p| <= R_p and |q[p,t] − q[p,t−1]| <= R_p, from the allocations table (every
+    programme-year at once: ``plan.Q`` is q (P, T) in the order of ``plan.pids``)."""
     if not plan.on.ramp_limits:
         return
-    for pid, p in plan.progs.items():
-        if p.ramp_limit_gbp_m is None:
-            continue
-        n = max(1, max(plan.nrows[(pid, t)] for t in range(plan.T)))
-        q = plan.q[pid]
-        for t, y in enumerate(plan.years):
-            prev = p.baseline_gbp_m if t == 0 else q[t - 1]
-            c.le("ramp_limit", y, pid, abs(q[t] - prev), p.ramp_limit_gbp_m,
-                 abs(q[t]) + abs(prev), 2 * n,
-                 lambda: f"real spend moves {q[t] - prev:+.6f} from the previous year; "
-                 f"ramp limit {p.ramp_limit_gbp_m}")
+    progs = [plan.progs[pid] for pid in plan.pids]
+    ps = np.array([i for i, p in enumerate(progs) if p.ramp_limit_gbp_m is not None], dtype=int)
+    if not len(ps):
+        return
+    T = plan.T
+    q = plan.Q[ps]
+    prev = np.concatenate([np.array([[progs[i].baseline_gbp_m] for i in ps]), q[:, :-1]], axis=1)
+    move = (q - prev).ravel()
+    R = np.repeat([progs[i].ramp_limit_gbp_m for i in ps], T)
+    n = np.maximum(1, plan.n_q[ps].max(axis=1, initial=0))
+    c.le_many("ramp_limit", np.tile(np.array(plan.years, dtype=object), len(ps)),
+              np.repeat(np.array(plan.pids, dtype=object)[ps], T), np.abs(move), R,
+              (np.abs(q) + np.abs(prev)).ravel(), np.repeat(2 * n, T),
+              lambda i: f"real spend moves {move[i]:+.6f} from the previous year; "
+                        f"ramp limit {R[i]}")
 
 
 FAMILY = Family(
