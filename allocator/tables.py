@@ -217,22 +217,26 @@ def shadow_prices(model: AllocationModel, row_dual: np.ndarray | None, row_activ
     (raising it costs value, lowering it adds about as much)."""
     lp = model.lp
     labels = lp.row_labels()
-    lo, hi = lp.row_lower, lp.row_upper
-    slack = np.minimum(np.where(np.isfinite(hi), hi - row_activity, np.inf),
-                       np.where(np.isfinite(lo), row_activity - lo, np.inf))
-    price = np.abs(row_dual) if row_dual is not None else np.full(lp.m, np.nan)
-    price = np.where(price < tol, 0.0, price)
-    df = labels.rename(columns={"family": "constraint"})
-    df["shadow_price"] = price
-    signed = np.asarray(row_dual, dtype=float) if row_dual is not None else np.full(lp.m, np.nan)
+    keep = ~labels["structural"].to_numpy(dtype=bool)  # policy rules only: select first
+    act = np.asarray(row_activity, dtype=float)[keep]
+    lo, hi = lp.row_lower[keep], lp.row_upper[keep]
+    slack = np.minimum(np.where(np.isfinite(hi), hi - act, np.inf),
+                       np.where(np.isfinite(lo), act - lo, np.inf))
+    signed = (np.asarray(row_dual, dtype=float)[keep] if row_dual is not None
+              else np.full(len(act), np.nan))
     signed = np.where(np.abs(signed) < tol, 0.0, signed)
-    df["value_if_raised"] = signed
-    df["helps"] = np.where(signed > 0, "raising", np.where(signed < 0, "lowering", ""))
-    df["slack"] = np.where(np.abs(slack) < 1e-6, 0.0, slack)
-    df["binding"] = (df["slack"] <= 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(hi), hi, lo))))
-    df = df[~df["structural"]].drop(columns="structural")
-    return df.reset_index(drop=True)[["constraint", "year", "subject", "category", "shadow_price",
-                                      "helps", "value_if_raised", "slack", "binding"]]
+    slack = np.where(np.abs(slack) < 1e-6, 0.0, slack)
+    labels = labels[keep].reset_index(drop=True)
+    return pd.DataFrame({
+        "constraint": labels["family"].cat.remove_unused_categories(),
+        "year": labels["year"], "subject": labels["subject"], "category": labels["category"],
+        "shadow_price": np.abs(signed),
+        "helps": pd.Categorical.from_codes(np.where(signed > 0, 1, np.where(signed < 0, 2, 0)),
+                                           categories=["", "raising", "lowering"]),
+        "value_if_raised": signed,
+        "slack": slack,
+        "binding": slack <= 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(hi), hi, lo))),
+    })
 
 
 def row_table(model: AllocationModel) -> pd.DataFrame:

@@ -37,16 +37,19 @@ def loaded_program(backend, model):
     slack columns, are included; costs in the back-end's normalised units). Other back-ends:
     the model's own arrays."""
     h = getattr(backend, "h", None)
-    if h is not None and hasattr(h, "getLp"):
-        lp = h.getLp()
-        a = lp.a_matrix_
-        shape = (lp.num_row_, lp.num_col_)
-        data = (np.asarray(a.value_, float), np.asarray(a.index_), np.asarray(a.start_))
-        rowwise = "Rowwise" in str(a.format_)
-        A = sp.csr_matrix(data, shape=shape) if rowwise else sp.csc_matrix(data, shape=shape)
-        return (A, np.asarray(lp.row_lower_, float), np.asarray(lp.row_upper_, float),
-                np.asarray(lp.col_lower_, float), np.asarray(lp.col_upper_, float),
-                np.asarray(lp.col_cost_, float))
+    if h is not None and hasattr(h, "getColsEntries"):
+        # numpy arrays straight from HiGHS (getLp would convert every entry to a Python object)
+        n, m = h.getNumCol(), h.getNumRow()
+        cols = np.arange(n, dtype=np.int32)
+        _, _, cost, col_lo, col_hi, nnz = h.getCols(n, cols)
+        _, start, index, value = h.getColsEntries(n, cols)
+        del cols
+        _, _, row_lo, row_hi, _ = h.getRows(m, np.arange(m, dtype=np.int32))
+        indptr = np.empty(n + 1, dtype=np.int32)
+        indptr[:n], indptr[n] = start[:n], nnz
+        A = sp.csc_matrix((value, index, indptr), shape=(m, n))
+        return (A, np.asarray(row_lo, float), np.asarray(row_hi, float),
+                np.asarray(col_lo, float), np.asarray(col_hi, float), np.asarray(cost, float))
     lp = model.lp
     return lp.A, lp.row_lower, lp.row_upper, lp.col_lower, lp.col_upper, lp.cost
 

@@ -10,6 +10,11 @@ finished program is
 and is handed to a solver back-end as CSC arrays. Keeping names on every row is what
 lets results speak in the policy's words (shadow prices, binding constraints, the
 elastic explanation of infeasibility).
+
+Memory: the matrix is held once. Row families are kept as separate sparse parts while
+the program is being built; the first use of :attr:`LinearProgram.A` stacks them into one
+CSC matrix and releases the parts (a family's rows are then slices of ``A``; changing a
+family's rows splits ``A`` back into parts). Labels are categorical columns.
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 INF = np.inf
+
+
+def _categorical(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as categoricals (one code per row, each distinct label stored once)."""
+    return frame.astype({c: "category" for c in frame.columns
+                         if not isinstance(frame[c].dtype, pd.CategoricalDtype)
+                         and not pd.api.types.is_numeric_dtype(frame[c].dtype)})
 
 
 @dataclass
@@ -94,7 +106,9 @@ class LinearProgram:
         for col in ("year", "subject", "category"):
             if col not in labels:
                 labels[col] = ""
-        block = RowBlock(family, self.m, size, labels[["year", "subject", "category"]], structural)
+        labels = _categorical(labels[["year", "subject", "category"]])
+        block = RowBlock(family, self.m, size, labels, structural)
+        self._own_parts()
         self.row_blocks.append(block)
         self._A_parts.append(A)
         self._lo_parts.append(lo)
@@ -111,6 +125,7 @@ class LinearProgram:
         A = sp.csr_matrix(A)
         if A.shape[0] != block.size:
             raise ValueError(f"{family}: {A.shape[0]} rows given, the family has {block.size}")
+        self._own_parts()
         self._A_parts[i] = A
         if lo is not None:
             self._lo_parts[i] = np.broadcast_to(np.asarray(lo, dtype=float), (block.size,)).copy()
@@ -122,6 +137,9 @@ class LinearProgram:
     def rows_of(self, family: str) -> sp.csr_matrix:
         """The matrix of row family ``family`` (its rows × n)."""
         i = next(k for k, b in enumerate(self.row_blocks) if b.family == family)
+        if self._A_parts is None:  # released into A: the family's rows are a slice of it
+            b = self.row_blocks[i]
+            return sp.csr_matrix(self.A[b.start:b.start + b.size])
         A = self._A_parts[i]
         if A.shape[1] < self.n:
             A = sp.hstack([A, sp.csr_matrix((A.shape[0], self.n - A.shape[1]))], format="csr")
@@ -129,6 +147,14 @@ class LinearProgram:
 
     def set_coefficient(self, row: int, col: int, value: float) -> None:
         """Change one existing entry A[row, col] (it must be a stored entry)."""
+        if self._A_parts is None:  # only A holds the matrix: change it there if stored
+            self.A  # (padded to n columns)
+            lo, hi = self._A.indptr[col], self._A.indptr[col + 1]
+            hit = np.flatnonzero(self._A.indices[lo:hi] == row)
+            if len(hit):
+                self._A.data[lo + hit[0]] = value
+                return
+            self._own_parts()
         i = next(k for k, b in enumerate(self.row_blocks) if b.start <= row < b.start + b.size)
         block = self.row_blocks[i]
         part = sp.csr_matrix(self._A_parts[i])
@@ -161,13 +187,27 @@ class LinearProgram:
 
     @property
     def A(self) -> sp.csc_matrix:
+        """The whole constraint matrix (m × n, CSC). Built on first use from the families'
+        parts, which are then released, so that the matrix is held once."""
         if self._A is None:
             parts = [p if p.shape[1] == self.n else sp.hstack(
                 [p, sp.csr_matrix((p.shape[0], self.n - p.shape[1]))]) for p in self._A_parts]
             self._A = (sp.vstack(parts, format="csc") if parts
                        else sp.csc_matrix((0, self.n)))
             self._A.sort_indices()
+            self._A_parts = None
+        elif self._A.shape[1] < self.n:  # columns added since: pad (no entries in them)
+            self._A = sp.hstack([self._A, sp.csc_matrix((self.m, self.n - self._A.shape[1]))],
+                                format="csc")
         return self._A
+
+    def _own_parts(self) -> None:
+        """Split A back into one CSR part per row family (before a family is added or
+        changed after A was built); A is dropped and rebuilt on next use."""
+        if self._A_parts is None:
+            A = sp.csr_matrix(self._A)
+            self._A_parts = [A[b.start:b.start + b.size] for b in self.row_blocks]
+            self._A = None
 
     @property
     def cost(self) -> np.ndarray:
@@ -178,15 +218,24 @@ class LinearProgram:
         return self.constant_in_horizon + self.constant_terminal
 
     def row_labels(self) -> pd.DataFrame:
-        """One row per constraint: family, year, subject, category, structural."""
-        frames = []
-        for b in self.row_blocks:
-            f = b.labels.copy()
-            f.insert(0, "family", b.family)
-            f["structural"] = b.structural
-            frames.append(f)
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=["family", "year", "subject", "category", "structural"])
+        """One row per constraint: family, year, subject, category, structural (the text
+        columns categorical: one code per row)."""
+        if not self.row_blocks:
+            return pd.DataFrame(columns=["family", "year", "subject", "category", "structural"])
+        blocks = self.row_blocks
+        sizes = np.array([b.size for b in blocks])
+        fams = sorted({b.family for b in blocks})
+        fam_code = {f: i for i, f in enumerate(fams)}
+        out = {"family": pd.Categorical.from_codes(
+            np.repeat([fam_code[b.family] for b in blocks], sizes).astype(np.int32), categories=fams)}
+        for col in ("year", "subject", "category"):
+            parts = [b.labels[col] for b in blocks]
+            if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
+                out[col] = pd.api.types.union_categoricals(parts, sort_categories=True)
+            else:
+                out[col] = pd.concat(parts, ignore_index=True).astype("category")
+        out["structural"] = np.repeat([b.structural for b in blocks], sizes)
+        return pd.DataFrame(out)
 
     def family(self, name: str) -> RowBlock | None:
         for b in self.row_blocks:

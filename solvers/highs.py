@@ -84,6 +84,16 @@ def highs_version() -> str:
         return getattr(highspy, "__version__", "unknown")
 
 
+def _return_free_memory() -> None:
+    """Hand heap pages that Python has freed back to the operating system (glibc's
+    ``malloc_trim``; a no-op elsewhere). Building the LP frees many medium-sized arrays whose
+    pages glibc otherwise keeps; HiGHS's large solve buffers are fresh mappings that cannot
+    reuse them, so without this they would count twice towards the process's peak memory."""
+    trim = getattr(_LIBC, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 def _clip_inf(a: np.ndarray) -> np.ndarray:
     inf = highspy.kHighsInf
     return np.clip(np.asarray(a, dtype=float), -inf, inf)
@@ -114,12 +124,14 @@ class HighsBackend:
 
     # ------------------------------------------------------------------ model
     def load(self, lp, integrality: np.ndarray | None = None) -> None:
-        """Pass the whole LP to HiGHS (maximisation of c·x)."""
-        A = lp.A.tocsc()
-        model = highspy.HighsLp()
-        model.num_col_ = lp.n
-        model.num_row_ = lp.m
-        model.sense_ = highspy.ObjSense.kMaximize
+        """Pass the whole LP to HiGHS (maximisation of c·x).
+
+        The CSC arrays go to ``Highs.passModel`` as numpy buffers (HiGHS copies them once
+        into its own model): no staging ``HighsLp`` and no converted copies when the arrays
+        already have HiGHS's types (int32 indices, float64 values)."""
+        A = lp.A
+        if A.format != "csc":
+            A = A.tocsc()
         # Objective normalisation: HiGHS judges optimality with absolute tolerances on reduced
         # costs (1e-7), so costs of order 1e-3 (money in £ rather than £m) could stop it at a
         # vertex that is optimal only to within tolerance. Solve max (s·c)·x with max|s·c| = 1
@@ -127,29 +139,26 @@ class HighsBackend:
         cost = np.asarray(lp.cost, dtype=float)
         cmax = float(np.max(np.abs(cost))) if cost.size else 0.0
         self.cost_scale = 1.0 / cmax if cmax > 0 else 1.0
-        model.col_cost_ = cost * self.cost_scale
         # The model constant goes to HiGHS as the objective offset, so its relative MIP gap
         # |primal − dual| / |primal| is judged on the objective in reported units (without it
         # a large constant makes HiGHS stop at a gap far wider than ``mip_rel_gap``). The
         # objective and bound returned by :meth:`solve` are c·x without it, as before.
         self.offset = float(getattr(lp, "constant", 0.0) or 0.0)
-        model.offset_ = self.offset * self.cost_scale
-        model.col_lower_ = _clip_inf(lp.col_lower)
-        model.col_upper_ = _clip_inf(lp.col_upper)
-        model.row_lower_ = _clip_inf(lp.row_lower)
-        model.row_upper_ = _clip_inf(lp.row_upper)
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = A.indptr.astype(np.int32)
-        model.a_matrix_.index_ = A.indices.astype(np.int32)
-        model.a_matrix_.value_ = A.data.astype(float)
-        model.a_matrix_.num_col_ = lp.n
-        model.a_matrix_.num_row_ = lp.m
+        ints = np.zeros(lp.n, dtype=np.int32)  # HighsVarType: 0 continuous, 1 integer
         if integrality is not None and np.any(integrality):
-            model.integrality_ = [highspy.HighsVarType.kInteger if v else highspy.HighsVarType.kContinuous
-                                  for v in integrality]
+            ints[np.asarray(integrality, dtype=bool)] = int(highspy.HighsVarType.kInteger)
             self.integrality = integrality
-        self.h.passModel(model)
+        self.h.passModel(int(lp.n), int(lp.m), int(A.nnz), int(highspy.MatrixFormat.kColwise),
+                         int(highspy.ObjSense.kMaximize), self.offset * self.cost_scale,
+                         cost * self.cost_scale,
+                         _clip_inf(lp.col_lower), _clip_inf(lp.col_upper),
+                         _clip_inf(lp.row_lower), _clip_inf(lp.row_upper),
+                         np.ascontiguousarray(A.indptr, dtype=np.int32),
+                         np.ascontiguousarray(A.indices, dtype=np.int32),
+                         np.ascontiguousarray(A.data, dtype=float), ints)
         self.n, self.m = lp.n, lp.m
+        del ints
+        _return_free_memory()
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.int32)
