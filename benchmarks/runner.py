@@ -30,8 +30,9 @@ Measured per instance size (issue 16 asks for every table here, from one run):
 
 Optional sections from other modules (``--scale``: :mod:`benchmarks.scale_bench`,
 ``--parallel``: :mod:`benchmarks.parallel_bench`), each a module exposing
-``run(report: dict) -> str`` (a Markdown section; ``report`` holds the arguments and the
-figures measured so far), are appended when the module exists.
+``run(**options) -> str`` (a Markdown section), are appended when the module exists:
+national-to-local sizes ``--scale-subdivisions`` with the interior point method, and the
+dask-versus-loky crossover.
 
 Writes ``benchmarks/results.md`` and the raw ``benchmarks/results.json`` (``--out``);
 ``python -m benchmarks --render [results.json]`` re-renders the page from raw figures.
@@ -497,10 +498,13 @@ def _size_counts(text: str, default: int) -> dict:
 
 
 def optional_sections(a, report: dict) -> dict:
-    """Sections other modules add (``run(report) -> markdown``), when asked for and present."""
+    """Sections other modules add (``run(**options) -> markdown``), when asked for and present."""
     import importlib
 
     out = {}
+    kwargs = {"scale": {"subdivisions": tuple(int(k) for k in a.scale_subdivisions.split(",")),
+                        "method": "ipm"},
+              "parallel": {"max_serial_s": 20}}
     for flag, mod in (("scale", "benchmarks.scale_bench"), ("parallel", "benchmarks.parallel_bench")):
         if not getattr(a, flag):
             continue
@@ -511,7 +515,7 @@ def optional_sections(a, report: dict) -> dict:
                 raise
             print(f"--{flag}: {mod} is not in this tree; section skipped", flush=True)
             continue
-        out[flag] = m.run(report)
+        out[flag] = m.run(**kwargs[flag])
         print(f"section {flag} done", flush=True)
     return out
 
@@ -547,6 +551,9 @@ def main(argv=None) -> None:
     ap.add_argument("--order-size", default="", help="size for the column-order experiment "
                     "('' skips it; e.g. large)")
     ap.add_argument("--scale", action="store_true", help="add benchmarks/scale_bench.py's section")
+    ap.add_argument("--scale-subdivisions", default="1,2",
+                    help="national-to-local sizes for --scale: neighbourhoods per local area "
+                    "(1 = 4,380 programmes, 12 = 51,933; the largest takes over an hour)")
     ap.add_argument("--parallel", action="store_true",
                     help="add benchmarks/parallel_bench.py's section")
     ap.add_argument("--quick", action="store_true",
