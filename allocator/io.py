@@ -47,8 +47,9 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_YAML_BYTES = 4 * 1024 * 1024
 MAX_YAML_DEPTH = 50
 MAX_YAML_NODES = 200_000
-MAX_TABLE_ROWS = 500_000
-MAX_TABLE_CELLS = 5_000_000
+# (sized for national-to-local instances: 52,000 programmes have ~520,000 segment rows)
+MAX_TABLE_ROWS = 2_000_000
+MAX_TABLE_CELLS = 20_000_000
 
 
 class _BoundedSafeLoader(yaml.SafeLoader):

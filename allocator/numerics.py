@@ -288,8 +288,10 @@ def result_to_unit(res, unit: str) -> None:
 
 
 # --------------------------------------------------------------------------- model size
-MAX_LP_COLUMNS = 2_000_000
-MAX_LP_NONZEROS = 40_000_000
+# about 2.4 KiB of peak memory per LP column in a whole solve (benchmarks/scale_results.md):
+# 8 million columns stay within a 24 GiB machine
+MAX_LP_COLUMNS = 8_000_000
+MAX_LP_NONZEROS = 160_000_000
 
 
 def check_model_size(inst: Instance) -> dict:
