@@ -340,9 +340,10 @@ def _child_main(argv: list[str]) -> None:
     print(json.dumps(r))
 
 
-def run_child(*args) -> dict:
+def run_child(*args, module: str = "benchmarks.runner") -> dict:
+    """Run ``python -m MODULE --child ARGS`` in a fresh process; its last stdout line (JSON)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    p = subprocess.run([sys.executable, "-m", "benchmarks.runner", "--child", *map(str, args)],
+    p = subprocess.run([sys.executable, "-m", module, "--child", *map(str, args)],
                        capture_output=True, text=True, cwd=ROOT, env=env)
     if p.returncode != 0:
         raise RuntimeError(f"child {args} failed:\n{p.stderr[-3000:]}")

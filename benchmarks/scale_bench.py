@@ -27,7 +27,6 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -104,12 +103,9 @@ def child_build(k: int, seed: int) -> dict:
 
 
 def _run_child(*args) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    p = subprocess.run([sys.executable, "-m", "benchmarks.scale_bench", "--child", *map(str, args)],
-                       capture_output=True, text=True, cwd=ROOT, env=env)
-    if p.returncode != 0:
-        raise RuntimeError(f"child {args} failed:\n{p.stderr[-3000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    from benchmarks.runner import run_child
+
+    return run_child(*args, module="benchmarks.scale_bench")
 
 
 # ---------------------------------------------------------------------------------- parent
