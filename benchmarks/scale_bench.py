@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "scale_results.md"
 DEFAULT_SUBDIVISIONS = (1, 2, 4, 8, 12)
 
