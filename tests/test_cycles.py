@@ -10,7 +10,7 @@ from allocator import compare_cycles, load_instance
 from allocator.cycles import Regime, uncertainty_settings
 from allocator.cycles.regime import certainty_factor
 from allocator.cycles.settings import CertaintyClass
-from allocator.cycles.simulate import CycleSimulator
+from allocator.cycles.simulate import HEADROOM_TOL_GBP_M, CycleSimulator
 from allocator.cycles.uncertainty import EconomicPath, forecast, realised, sample_path
 from allocator.errors import InstanceError
 from allocator.tables import departments, fiscal
@@ -279,7 +279,8 @@ def test_headroom_trigger_fires_exactly_when_forecast_headroom_falls_below_thres
     now = (sim._stability_margin(forecast(sim.us, sim.base, path, 2), rdel, sav, sim.reserve, di)
            - sim.H)[targets].min()
     assert now < central  # the shock eats headroom: from about £22bn to `now`
-    for threshold, fires in ((now + 1e-6, True), (now - 1e-6, False)):
+    tol = HEADROOM_TOL_GBP_M  # "below" means below by more than the round-off tolerance
+    for threshold, fires in ((now + tol + 1e-6, True), (now + tol - 1e-6, False)):
         s = _sim_only(uk, budgets=False, headroom_below_gbp_m=float(threshold))
         rec = s.run(path, Regime(5))
         assert (rec["years"]["trigger"][1] == "headroom") is fires

@@ -67,6 +67,7 @@ from .uncertainty import EconomicPath, central_forecast, forecast, realised
 
 ELASTIC_FAMILIES = ("stability_rule", "investment_rule", "welfare_cap", "del_envelope")
 TOL = 1e-6
+HEADROOM_TOL_GBP_M = 1e-3  # £m: headroom "below" a threshold means below it by more than this
 TARGET_OFFSET = 2  # a fiscal event at the start of year t tests the year t + 2 (third forecast year)
 
 
@@ -559,7 +560,10 @@ class CycleSimulator:
             sel = self.stab_target & (np.arange(self.T) > t)
             if sel.any():
                 now = float(fm[sel].min())
-                if tr.headroom_below_gbp_m is not None and now < tr.headroom_below_gbp_m <= planned_min:
+                # a rule the plan meets exactly sits at 0 ± round-off (either sign, and unit
+                # dependent): compare with a tolerance of HEADROOM_TOL_GBP_M
+                lim = tr.headroom_below_gbp_m
+                if lim is not None and now < lim - HEADROOM_TOL_GBP_M <= planned_min:
                     why.append("headroom")
                 if (tr.headroom_rise_above_gbp_m is not None
                         and now - planned_min > tr.headroom_rise_above_gbp_m):
