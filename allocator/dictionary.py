@@ -334,11 +334,27 @@ TABLES: dict[str, dict[str, dict[str, tuple[str, str, str]]]] = {
             "planning_cost_gbp_m": ("cost of re-planning (each review and each triggered reopening)",
                                     "£m-equivalent", "lower is better"),
             "net_value_gbp_m": ("mission value minus planning cost", "£m-equivalent", "higher is better"),
-            "breaches": ("number of rule-years broken", "count", "lower is better"),
-            "breach_gbp_m": ("total size of the breaches", CASH, "lower is better"),
-            "stability_breaches": ("stability-rule years broken", "count", "lower is better"),
-            "investment_breaches": ("investment-rule years broken", "count", "lower is better"),
-            "welfare_breaches": ("welfare-cap years broken", "count", "lower is better"),
+            "breaches": ("fiscal events whose forecast breaks a rule in its target year (all rules)",
+                         "count", "lower is better"),
+            "breach_gbp_m": ("total size of the forecast breaches", CASH, "lower is better"),
+            "stability_breaches": ("fiscal events whose forecast breaks the stability rule in its "
+                                   "target year", "count", "lower is better"),
+            "investment_breaches": ("fiscal events whose forecast breaks the investment rule in its "
+                                    "target year", "count", "lower is better"),
+            "welfare_breaches": ("fiscal events whose forecast breaks the welfare cap", "count",
+                                 "lower is better"),
+            "outturn_misses": ("rule-years whose outturn misses a rule after in-year absorption "
+                               "(reported apart from breaches)", "count", "lower is better"),
+            "outturn_miss_gbp_m": ("size of the outturn misses", CASH, "≥ 0"),
+            "good_news_reviews": ("reviews reopened early by a good-news trigger", "count", ""),
+            "budget_corrections": ("annual Budgets that corrected settled limits within their band",
+                                   "count", ""),
+            "budget": ("1 if the year's Budget corrected the settled limits", "0/1", ""),
+            "failed_replans": ("re-plans or Budgets the solver refused even from a cold start at "
+                               "1e-3 £m tolerance; the standing plan carried on", "count",
+                               "should be 0"),
+            "target_year": ("the year the fiscal event at the start of this year tested the "
+                            "stability rule for (empty: none left in the horizon)", "year", ""),
             "in_year_cuts_gbp_m": ("spending cut in year to absorb shocks", CASH, "lower is better"),
             "reserve_drawn_gbp_m": ("reserve drawn to absorb shocks", CASH, ""),
             "budget_volatility_pct": ("mean over departments of the standard deviation of year-on-year "
@@ -350,12 +366,15 @@ TABLES: dict[str, dict[str, dict[str, tuple[str, str, str]]]] = {
             "pie_protected": ("1 if every PIE floor and the rising PIE share held in every year", "0/1", ""),
             "min_headroom_gbp_m": ("smallest stability-rule headroom over the path", CASH,
                                    "negative = breach"),
-            "headroom_gbp_m": ("stability-rule headroom after absorption (CB − m − H)", CASH,
+            "headroom_gbp_m": ("outturn stability-rule headroom after absorption (CB − m − H)", CASH,
                                "negative = breach"),
             "pie_share": ("PIE share of programme spend", "ratio (0–1)", ""),
-            "stability_breach_gbp_m": ("size of the stability-rule breach", CASH, "≥ 0"),
-            "investment_breach_gbp_m": ("size of the investment-rule breach", CASH, "≥ 0"),
-            "welfare_breach_gbp_m": ("size of the welfare-cap breach", CASH, "≥ 0"),
+            "stability_breach_gbp_m": ("forecast stability-rule breach in the target year at this "
+                                       "year's fiscal event", CASH, "≥ 0"),
+            "investment_breach_gbp_m": ("forecast investment-rule breach in the target year at this "
+                                        "year's fiscal event", CASH, "≥ 0"),
+            "welfare_breach_gbp_m": ("forecast welfare-cap breach at this year's fiscal event", CASH,
+                                     "≥ 0"),
             "in_year_cut_gbp_m": ("in-year cut", CASH, "≥ 0"),
             "review": ("0 no review, 1 scheduled review, 2 triggered review", "code", ""),
             "trigger": ("which trigger rules fired (empty: none)", "", ""),
@@ -518,6 +537,8 @@ JSON_KEYS: dict[str, dict[str, dict[str, tuple[str, str, str]]]] = {
         "timings": ("seconds per stage", "s", ""), "uncertainty": ("the uncertainty settings used", "", ""),
         "value_unit": ("unit of value columns", "", ""), "versions": ("package versions", "", ""),
         "weights_kind": ("monetised or unitless weights", "", ""),
+        "unique_plan": ("whether the second stage picked each re-plan's and Budget's plan", "true/false",
+                        ""),
     }},
     "sensitivity": {"summary": {
         "analyses": ("analyses run", "", ""), "command": ("the command line", "", ""),

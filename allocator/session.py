@@ -402,6 +402,32 @@ class ModelSession:
                                  np.full(k, np.inf), r, sg)
         self.slack_rows, self.slack_family = r, fams
 
+    def add_rows(self, A, lower, upper) -> np.ndarray:
+        """Append rows lower <= A·x <= upper over the model's n columns (e.g. a simulation's
+        own limits, such as a Budget's band on DEL totals); they live only in the solver, like
+        breach slacks. Returns their row numbers, for :meth:`set_row_bounds`."""
+        import scipy.sparse as sp
+
+        A = sp.csr_matrix(A)
+        n_all = self.backend.n
+        if A.shape[1] < n_all:  # no entries on the breach-slack columns
+            A = sp.hstack([A, sp.csr_matrix((A.shape[0], n_all - A.shape[1]))], format="csr")
+        start = self.backend.m
+        self.backend.add_rows(A, lower, upper)
+        return np.arange(start, start + A.shape[0])
+
+    def set_row_bounds(self, rows, lower, upper) -> None:
+        """Bounds of rows added by :meth:`add_rows`."""
+        self.backend.set_row_bounds(np.asarray(rows), lower, upper)
+
+    def bound_columns(self, cols, lower, upper) -> None:
+        """Tighten the bounds of decision columns ``cols`` until the next :meth:`fix_years`,
+        :meth:`release` or :meth:`reset` (e.g. a Budget's band on settled limits)."""
+        cols = np.asarray(cols, dtype=int)
+        self._lb[cols] = lower
+        self._ub[cols] = upper
+        self.backend.set_col_bounds(cols, self._lb[cols], self._ub[cols])
+
     def fix_years(self, before: int, x: np.ndarray) -> None:
         """Fix every decision of years t < ``before`` to its value in ``x`` (a previous plan)."""
         cols = np.flatnonzero((self.col_year >= 0) & (self.col_year < before))

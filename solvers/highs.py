@@ -186,6 +186,17 @@ class HighsBackend:
                        np.asarray(rows, dtype=np.int32), np.asarray(values, dtype=float))
         self.n += k
 
+    def add_rows(self, A, lower, upper) -> None:
+        """Append rows lower <= A·x <= upper (A sparse, one row per bound, over the loaded
+        columns)."""
+        import scipy.sparse as sp
+
+        A = sp.csr_matrix(A)
+        self.h.addRows(A.shape[0], _clip_inf(lower), _clip_inf(upper), A.nnz,
+                       A.indptr[:-1].astype(np.int32), A.indices.astype(np.int32),
+                       A.data.astype(float))
+        self.m += A.shape[0]
+
     def get_basis(self):
         return self.h.getBasis()
 

@@ -54,7 +54,8 @@ class CyclesResult:
     def comparison(self) -> pd.DataFrame:
         """Means of the headline measures, one row per regime."""
         cols = ["mission_value_gbp_m", "net_value_gbp_m", "breaches", "breach_gbp_m",
-                "budget_volatility_pct", "reviews", "triggered_reviews", "pie_share_final"]
+                "outturn_misses", "budget_volatility_pct", "reviews", "triggered_reviews",
+                "pie_share_final"]
         s = self.summary[self.summary["measure"].isin(cols)]
         t = s.pivot(index="regime", columns="measure", values="mean")[cols]
         return t.loc[self.regimes]
@@ -85,7 +86,7 @@ class CyclesResult:
 
 
 # --------------------------------------------------------------------------- workers
-def _simulator(key: str, instance: Instance, us_json: str):
+def _simulator(key: str, instance: Instance, us_json: str, unique_plan: bool | None = None):
     """The worker's simulator for this run (one per process and thread: HiGHS objects are
     not shared between threads)."""
     from .simulate import CycleSimulator
@@ -95,15 +96,15 @@ def _simulator(key: str, instance: Instance, us_json: str):
     if sim is None:
         for old in [c for c in _WORKER_CACHE if c[0] != key]:  # another run's simulators
             del _WORKER_CACHE[old]
-        sim = CycleSimulator(instance, UncertaintySettings.model_validate_json(us_json))
+        sim = CycleSimulator(instance, UncertaintySettings.model_validate_json(us_json), unique_plan)
         _WORKER_CACHE[k] = sim
     return sim
 
 
 def run_chunk(key: str, instance: Instance, us_json: str, regimes: list[Regime], seed: int,
-              numbers: list[int]) -> list[dict]:
+              numbers: list[int], unique_plan: bool | None = None) -> list[dict]:
     """Simulate every regime on paths ``numbers``; one record per path."""
-    sim = _simulator(key, instance, us_json)
+    sim = _simulator(key, instance, us_json, unique_plan)
     out = []
     for n in numbers:
         path = sample_path(sim.us, sim.T, seed, n)
@@ -118,17 +119,20 @@ def run_chunk(key: str, instance: Instance, us_json: str, regimes: list[Regime],
 # --------------------------------------------------------------------------- driver
 def compare_cycles(instance: Instance | str | Path, cycles: Iterable = (1, 2, 3, 4, 5), *,
                    paths: int = 100, seed: int = 0, jobs: int = 1, indicative_years: int = 0,
-                   capital_plan_years: int = 0, triggers: bool = True, shocks: bool = True,
-                   certainty: bool = True, uncertainty: dict | None = None,
+                   capital_plan_years: int = 0, triggers: bool = True, budgets: bool = True,
+                   shocks: bool = True, certainty: bool = True, uncertainty: dict | None = None,
+                   unique_plan: bool | None = None,
                    scheduler=None, out: str | Path | None = None, resume: bool = False,
                    progress: Callable[[int, int], None] | None = None,
                    chunk_size: int | None = None) -> CyclesResult:
     """Compare Spending Review regimes over ``paths`` sampled economic paths.
 
     ``cycles``: settlement lengths (ints, each a :class:`Regime` with the given
-    ``indicative_years``, ``capital_plan_years`` and ``triggers``) or :class:`Regime`
-    objects. ``shocks=False`` switches economic uncertainty off; ``certainty=False`` the
-    certainty effects; ``uncertainty`` overrides keys of the instance's section.
+    ``indicative_years``, ``capital_plan_years``, ``triggers`` and ``budgets``) or
+    :class:`Regime` objects. ``shocks=False`` switches economic uncertainty off;
+    ``certainty=False`` the certainty effects; ``uncertainty`` overrides keys of the
+    instance's section. ``unique_plan``: run the second stage (one plan from the optimal
+    face) after every re-plan and Budget; default the instance's ``unique_plan.enabled``.
     ``jobs`` worker processes (loky); ``scheduler``: a dask.distributed address or Client.
     ``out``: folder for the progress log and, when the run completes, the result files
     (:meth:`CyclesResult.write`); ``resume`` skips paths already in its log.
@@ -152,7 +156,7 @@ def compare_cycles(instance: Instance | str | Path, cycles: Iterable = (1, 2, 3,
     if not certainty:
         us = us.without_certainty_effects()
     regimes = [as_regime(c, indicative_years=indicative_years, capital_plan_years=capital_plan_years,
-                         triggers=triggers) for c in cycles]
+                         triggers=triggers, budgets=budgets) for c in cycles]
     if not regimes:
         raise AllocatorError("give at least one cycle length")
     labels = [r.label for r in regimes]
@@ -164,8 +168,12 @@ def compare_cycles(instance: Instance | str | Path, cycles: Iterable = (1, 2, 3,
         raise AllocatorError(f"cycle length {too_long[0]} is longer than the {T}-year horizon")
     sha = instance_sha256(instance)
     us_json = us.model_dump_json()
+    if unique_plan is None:
+        unique_plan = instance.settings.unique_plan.enabled
+    unique_plan = bool(unique_plan)
     fingerprint = {"instance_sha256": sha, "seed": seed, "paths": paths,
-                   "regimes": [r.to_dict() for r in regimes], "uncertainty": json.loads(us_json)}
+                   "regimes": [r.to_dict() for r in regimes], "uncertainty": json.loads(us_json),
+                   "unique_plan": unique_plan}
     key = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
 
     with contextlib.ExitStack() as stack:
@@ -175,11 +183,11 @@ def compare_cycles(instance: Instance | str | Path, cycles: Iterable = (1, 2, 3,
 
             work = stack.enter_context(results_folder(out, "cycles", resumable=True, resume=resume))
         return _run(work, fingerprint, resume, paths, progress, chunk_size, jobs, key, instance,
-                    us, us_json, regimes, seed, scheduler, sha)
+                    us, us_json, regimes, seed, scheduler, sha, unique_plan)
 
 
 def _run(work, fingerprint, resume, paths, progress, chunk_size, jobs, key, instance, us, us_json,
-         regimes, seed, scheduler, sha) -> CyclesResult:
+         regimes, seed, scheduler, sha, unique_plan=True) -> CyclesResult:
     from allocator.runlog import RunLog, interruptible
 
     log = RunLog(work, fingerprint, resume=resume) if work is not None else None
@@ -194,7 +202,8 @@ def _run(work, fingerprint, resume, paths, progress, chunk_size, jobs, key, inst
     t0 = time.perf_counter()
     try:
         with interruptible():
-            for batch in _execute(chunks, key, instance, us_json, regimes, seed, jobs, scheduler):
+            for batch in _execute(chunks, key, instance, us_json, regimes, seed, jobs, scheduler,
+                                  unique_plan):
                 for rec in batch:
                     records[rec["path"]] = rec
                     if log is not None:
@@ -207,15 +216,28 @@ def _run(work, fingerprint, resume, paths, progress, chunk_size, jobs, key, inst
     elapsed = time.perf_counter() - t0
     res = _assemble(instance, us, regimes, records, paths, seed, sha, elapsed, jobs, scheduler,
                     len(todo))
+    res.meta["unique_plan"] = unique_plan
     if work is not None:
         res.write_files(work)
     return res
 
 
-def _execute(chunks, key, instance, us_json, regimes, seed, jobs, scheduler):
+def _execute(chunks, key, instance, us_json, regimes, seed, jobs, scheduler, unique_plan=True):
     from allocator.parallel import run_chunks
 
-    yield from run_chunks(run_chunk, (key, instance, us_json, regimes, seed), chunks, jobs, scheduler)
+    yield from run_chunks(_chunk_with(unique_plan), (key, instance, us_json, regimes, seed), chunks,
+                          jobs, scheduler)
+
+
+def _chunk_with(unique_plan: bool):
+    """run_chunk with the second-stage switch bound (run_chunks passes the chunk last)."""
+    import functools
+
+    return functools.partial(_run_chunk_up, unique_plan)
+
+
+def _run_chunk_up(unique_plan, key, instance, us_json, regimes, seed, numbers):
+    return run_chunk(key, instance, us_json, regimes, seed, numbers, unique_plan)
 
 
 def _assemble(instance, us, regimes, records, paths, seed, sha, elapsed, jobs, scheduler,

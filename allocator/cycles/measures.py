@@ -7,15 +7,24 @@ Per path and regime (one record):
   Σ c_f · (x − x̄) + … exactly the LP objective evaluated at the realised plan;
 - ``planning_cost_gbp_m`` = Σ_reviews δ_t (review cost + trigger cost if reopened early);
 - ``net_value_gbp_m`` = mission value − planning cost;
-- breaches of the stability rule, the investment rule and the welfare cap (count of
-  rule-years, and £m), in-year cuts and reserve drawn (£m);
+- **forecast breaches**: at each year's fiscal event (a review or a Budget), each rule is
+  tested on that event's forecast for its target year (stability and investment rules:
+  the third forecast year, rolling; welfare cap: its cap year); ``breaches`` counts the
+  events at which a rule is broken (per rule: ``stability_breaches`` …) and
+  ``breach_gbp_m`` sums the amounts;
+- **outturn misses** (reported apart, not breaches): years whose outturn misses a rule
+  after in-year absorption (``outturn_misses``, ``outturn_miss_gbp_m``);
+- in-year cuts and reserve drawn (£m);
 - ``budget_volatility_pct``: mean over departments of the standard deviation of the
   year-on-year real growth of the department's total DEL limit (%);
-- reviews, triggered reopenings; PIE share of programme spend (mean, final year) and
+- reviews, triggered reopenings (``good_news_reviews``: those a good-news rule reopened),
+  Budget corrections; PIE share of programme spend (mean, final year) and
   whether PIE protection (department PIE floors, rising PIE share) held every year.
 
 Per year: headroom (current balance − required margin − headroom buffer, after
-absorption), PIE share, breaches, cuts, reserve drawn and the kind of review held.
+absorption, outturn), PIE share, the target year the year's fiscal event tested and its
+forecast breaches, the outturn miss, cuts, reserve drawn, the kind of review held and
+whether a Budget corrected the settlements.
 """
 
 from __future__ import annotations
@@ -27,15 +36,21 @@ BREACH_TOL_GBP_M = 1e-3
 
 SCALARS = ("mission_value_gbp_m", "value_in_horizon_gbp_m", "value_terminal_gbp_m",
            "planning_cost_gbp_m", "net_value_gbp_m", "breaches", "breach_gbp_m",
-           "stability_breaches", "investment_breaches", "welfare_breaches", "in_year_cuts_gbp_m",
+           "stability_breaches", "investment_breaches", "welfare_breaches", "outturn_misses",
+           "outturn_miss_gbp_m", "in_year_cuts_gbp_m",
            "reserve_drawn_gbp_m", "budget_volatility_pct", "reviews", "triggered_reviews",
+           "good_news_reviews", "budget_corrections", "failed_replans",
            "pie_share_mean", "pie_share_final", "pie_protected", "min_headroom_gbp_m")
-YEARLY = ("headroom_gbp_m", "pie_share", "stability_breach_gbp_m", "investment_breach_gbp_m",
-          "welfare_breach_gbp_m", "in_year_cut_gbp_m", "reserve_drawn_gbp_m", "review", "trigger")
+YEARLY = ("headroom_gbp_m", "pie_share", "target_year", "stability_breach_gbp_m",
+          "investment_breach_gbp_m", "welfare_breach_gbp_m", "outturn_miss_gbp_m",
+          "in_year_cut_gbp_m", "reserve_drawn_gbp_m", "review", "budget", "trigger")
 
 
-def path_measures(sim, regime, path, x, *, review, fired, headroom, stability_breach,
-                  investment_breach, welfare_breach, cut, reserve_drawn) -> dict:
+def path_measures(sim, regime, path, x, *, review, budget, fired, headroom, target, stability_breach,
+                  investment_breach, welfare_breach, stability_outturn, investment_outturn,
+                  welfare_outturn, cut, reserve_drawn) -> dict:
+    from .simulate import GOOD_NEWS
+
     md, lp, e, T = sim.md, sim.lp, sim.e, sim.T
     v_in = float(lp.cost_in_horizon @ x + lp.constant_in_horizon)
     v_term = float(lp.cost_terminal @ x + lp.constant_terminal)
@@ -61,6 +76,12 @@ def path_measures(sim, regime, path, x, *, review, fired, headroom, stability_br
     if on.pie_share:
         pie_ok &= bool((pie_share >= sim.pie_sigma - 1e-7).all())
     breaches = [(b > BREACH_TOL_GBP_M) for b in (stability_breach, investment_breach, welfare_breach)]
+    outturn = stability_outturn + investment_outturn + welfare_outturn
+    misses = sum(int((b > BREACH_TOL_GBP_M).sum())
+                 for b in (stability_outturn, investment_outturn, welfare_outturn))
+    # a review at t was reopened by the triggers fired at the end of t − 1
+    good = sum(1 for t in range(1, T) if review[t] == 2 and any(
+        g in fired[t - 1].split("+") for g in GOOD_NEWS))
     rec = {
         "regime": regime.label, "path": int(path.number),
         "mission_value_gbp_m": v_in + v_term, "value_in_horizon_gbp_m": v_in,
@@ -69,17 +90,23 @@ def path_measures(sim, regime, path, x, *, review, fired, headroom, stability_br
         "breaches": int(sum(b.sum() for b in breaches)),
         "breach_gbp_m": float(stability_breach.sum() + investment_breach.sum() + welfare_breach.sum()),
         "stability_breaches": int(breaches[0].sum()), "investment_breaches": int(breaches[1].sum()),
-        "welfare_breaches": int(breaches[2].sum()), "in_year_cuts_gbp_m": float(cut.sum()),
+        "welfare_breaches": int(breaches[2].sum()), "outturn_misses": misses,
+        "outturn_miss_gbp_m": float(outturn.sum()), "in_year_cuts_gbp_m": float(cut.sum()),
         "reserve_drawn_gbp_m": float(reserve_drawn.sum()), "budget_volatility_pct": vol,
         "reviews": int((review > 0).sum()), "triggered_reviews": int((review == 2).sum()),
+        "good_news_reviews": good, "budget_corrections": int(budget.sum()),
+        "failed_replans": int(sim.failed_replans),
         "pie_share_mean": float(pie_share.mean()), "pie_share_final": float(pie_share[-1]),
         "pie_protected": int(pie_ok), "min_headroom_gbp_m": float(headroom.min()),
         "years": {
             "headroom_gbp_m": headroom.tolist(), "pie_share": pie_share.tolist(),
+            "target_year": list(target),
             "stability_breach_gbp_m": stability_breach.tolist(),
             "investment_breach_gbp_m": investment_breach.tolist(),
-            "welfare_breach_gbp_m": welfare_breach.tolist(), "in_year_cut_gbp_m": cut.tolist(),
+            "welfare_breach_gbp_m": welfare_breach.tolist(), "outturn_miss_gbp_m": outturn.tolist(),
+            "in_year_cut_gbp_m": cut.tolist(),
             "reserve_drawn_gbp_m": reserve_drawn.tolist(), "review": review.tolist(),
+            "budget": budget.tolist(),
             "trigger": list(fired),
         },
     }

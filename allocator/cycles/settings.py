@@ -58,6 +58,13 @@ class Certainty(Strict):
     prevention: CertaintyClass = CertaintyClass(lead_time_years=4, max_loss=0.15)
     workforce: CertaintyClass = CertaintyClass(lead_time_years=3, max_loss=0.10)
     workforce_lag_profiles: list[str] = Field(default_factory=lambda: ["skills", "early_years"])
+    infrastructure: CertaintyClass = CertaintyClass(lead_time_years=10, max_loss=0.25)
+    infrastructure_programmes: list[str] = Field(
+        default_factory=lambda: ["transport_capital", "energy_capital", "nhs_capital_hospitals",
+                                 "prison_places_capital", "defra_capital",
+                                 "housing_supply_infrastructure"],
+        description="Capital programmes of major infrastructure (class `infrastructure`); ids not "
+                    "in programmes.csv are an error only when the list is given in instance.yaml.")
     programmes: dict[str, CertaintyClass] = Field(default_factory=dict,
                                                   description="Per-programme overrides.")
 
@@ -77,9 +84,24 @@ class Absorption(Strict):
                                             "fiscal-rule or envelope breach (minimum-breach plans).")
 
 
+class Budgets(Strict):
+    """Annual Budget course corrections between reviews (docs/cycles.md §6): at the start of
+    each year that is not a review year, a re-plan of the remaining settled years in which
+    each department-category limit stays within ±``limit_band`` of its settled value and each
+    year's DEL total (limits + Mission Fund, per category) within ±``total_band`` of its
+    settled total."""
+
+    enabled: bool = Field(True, description="Make annual Budget corrections between reviews.")
+    limit_band: float = Field(0.015, ge=0, le=0.5, description="Largest move of a settled "
+                              "department-category limit at a Budget, share of its settled value.")
+    total_band: float = Field(0.004, ge=0, le=0.5, description="Largest move of a year's DEL total "
+                              "(per category) at a Budget, share of its settled value.")
+
+
 class Triggers(Strict):
-    """Trigger rules; a rule set to null is off. Any rule met at the end of a year reopens
-    the review at the start of the next year (never later than scheduled)."""
+    """Trigger rules, for bad and for good news; a rule set to null is off. Any rule met at
+    the end of a year reopens the review at the start of the next year (never later than
+    scheduled)."""
 
     gdp_growth_below: float | None = Field(-0.005, ge=-1, le=1, description="Real GDP growth in a "
                                            "year below this.")
@@ -87,6 +109,15 @@ class Triggers(Strict):
                                                "in a remaining target year below this (cash £m).")
     receipts_shortfall_above: float | None = Field(0.03, ge=0, le=1, description="Receipts below "
                                                    "the last review's forecast by more than this share.")
+    gdp_growth_above: float | None = Field(0.035, ge=-1, le=1, description="Real GDP growth in a "
+                                           "year above this (good news).")
+    headroom_rise_above_gbp_m: float | None = Field(10000.0, ge=0, description="Forecast "
+                                                    "stability-rule headroom in the remaining target "
+                                                    "years up by more than this on the last review "
+                                                    "(cash £m; good news).")
+    receipts_surplus_above: float | None = Field(0.03, ge=0, le=1, description="Receipts above the "
+                                                 "last review's forecast by more than this share "
+                                                 "(good news).")
 
 
 class UncertaintySettings(Strict):
@@ -106,6 +137,7 @@ class UncertaintySettings(Strict):
     planning: Planning = Field(default_factory=Planning)
     absorption: Absorption = Field(default_factory=Absorption)
     triggers: Triggers = Field(default_factory=Triggers)
+    budgets: Budgets = Field(default_factory=Budgets)
 
     def without_shocks(self) -> "UncertaintySettings":
         return self.model_copy(update={k: 0.0 for k in (
@@ -114,7 +146,7 @@ class UncertaintySettings(Strict):
     def without_certainty_effects(self) -> "UncertaintySettings":
         zero = CertaintyClass(lead_time_years=1, max_loss=0.0)
         c = self.certainty.model_copy(update={"capital": zero, "prevention": zero, "workforce": zero,
-                                              "programmes": {}})
+                                              "infrastructure": zero, "programmes": {}})
         return self.model_copy(update={"certainty": c})
 
 
@@ -157,6 +189,12 @@ def uncertainty_settings(instance: Instance, override: dict | None = None) -> Un
             probs.append(Problem("instance.yaml",
                                  f"field 'uncertainty.certainty.workforce_lag_profiles[{j}]'", name,
                                  "not a lag profile in lags.csv" + did_you_mean(name, profiles)))
+    given = isinstance(data.get("certainty"), dict) and "infrastructure_programmes" in data["certainty"]
+    for j, pid in enumerate(us.certainty.infrastructure_programmes if given else []):
+        if pid not in progs:
+            probs.append(Problem("instance.yaml",
+                                 f"field 'uncertainty.certainty.infrastructure_programmes[{j}]'", pid,
+                                 "not a programme id in programmes.csv" + did_you_mean(pid, progs)))
     if probs:
         raise InstanceError(probs)
     return us
