@@ -111,15 +111,13 @@ class HighsBackend:
         self.integrality: np.ndarray | None = None
         self.cost_scale = 1.0
         self.offset = 0.0
+        self.matrix_version = 0  # bumped whenever the loaded matrix changes (see program())
+        self._program_matrix = None  # (matrix_version, A) read back from HiGHS
 
     # ------------------------------------------------------------------ model
     def load(self, lp, integrality: np.ndarray | None = None) -> None:
         """Pass the whole LP to HiGHS (maximisation of c·x)."""
         A = lp.A.tocsc()
-        model = highspy.HighsLp()
-        model.num_col_ = lp.n
-        model.num_row_ = lp.m
-        model.sense_ = highspy.ObjSense.kMaximize
         # Objective normalisation: HiGHS judges optimality with absolute tolerances on reduced
         # costs (1e-7), so costs of order 1e-3 (money in £ rather than £m) could stop it at a
         # vertex that is optimal only to within tolerance. Solve max (s·c)·x with max|s·c| = 1
@@ -127,28 +125,43 @@ class HighsBackend:
         cost = np.asarray(lp.cost, dtype=float)
         cmax = float(np.max(np.abs(cost))) if cost.size else 0.0
         self.cost_scale = 1.0 / cmax if cmax > 0 else 1.0
-        model.col_cost_ = cost * self.cost_scale
         # The model constant goes to HiGHS as the objective offset, so its relative MIP gap
         # |primal − dual| / |primal| is judged on the objective in reported units (without it
         # a large constant makes HiGHS stop at a gap far wider than ``mip_rel_gap``). The
         # objective and bound returned by :meth:`solve` are c·x without it, as before.
         self.offset = float(getattr(lp, "constant", 0.0) or 0.0)
-        model.offset_ = self.offset * self.cost_scale
-        model.col_lower_ = _clip_inf(lp.col_lower)
-        model.col_upper_ = _clip_inf(lp.col_upper)
-        model.row_lower_ = _clip_inf(lp.row_lower)
-        model.row_upper_ = _clip_inf(lp.row_upper)
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = A.indptr.astype(np.int32)
-        model.a_matrix_.index_ = A.indices.astype(np.int32)
-        model.a_matrix_.value_ = A.data.astype(float)
-        model.a_matrix_.num_col_ = lp.n
-        model.a_matrix_.num_row_ = lp.m
         if integrality is not None and np.any(integrality):
+            model = highspy.HighsLp()
+            model.num_col_ = lp.n
+            model.num_row_ = lp.m
+            model.sense_ = highspy.ObjSense.kMaximize
+            model.col_cost_ = cost * self.cost_scale
+            model.offset_ = self.offset * self.cost_scale
+            model.col_lower_ = _clip_inf(lp.col_lower)
+            model.col_upper_ = _clip_inf(lp.col_upper)
+            model.row_lower_ = _clip_inf(lp.row_lower)
+            model.row_upper_ = _clip_inf(lp.row_upper)
+            model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            model.a_matrix_.start_ = A.indptr.astype(np.int32)
+            model.a_matrix_.index_ = A.indices.astype(np.int32)
+            model.a_matrix_.value_ = A.data.astype(float)
+            model.a_matrix_.num_col_ = lp.n
+            model.a_matrix_.num_row_ = lp.m
             model.integrality_ = [highspy.HighsVarType.kInteger if v else highspy.HighsVarType.kContinuous
                                   for v in integrality]
             self.integrality = integrality
-        self.h.passModel(model)
+            self.h.passModel(model)
+        else:
+            # the same LP passed as arrays (no element-by-element conversion to HighsLp lists)
+            st = self.h.passModel(int(lp.n), int(lp.m), int(A.nnz), int(highspy.MatrixFormat.kColwise),
+                             int(highspy.ObjSense.kMaximize), self.offset * self.cost_scale,
+                             cost * self.cost_scale, _clip_inf(lp.col_lower), _clip_inf(lp.col_upper),
+                             _clip_inf(lp.row_lower), _clip_inf(lp.row_upper),
+                             A.indptr.astype(np.int32), A.indices.astype(np.int32),
+                             A.data.astype(float), np.zeros(lp.n, dtype=np.int32))  # all continuous
+            if st == highspy.HighsStatus.kError:
+                raise RuntimeError("HiGHS rejected the model passed to it (passModel)")
+        self.matrix_version += 1
         self.n, self.m = lp.n, lp.m
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
@@ -167,6 +180,7 @@ class HighsBackend:
         """Set matrix entries A[rows[k], cols[k]] = values[k] of the loaded model."""
         for r, c, v in zip(np.asarray(rows), np.asarray(cols), np.asarray(values, dtype=float)):
             self.h.changeCoeff(int(r), int(c), float(v))
+        self.matrix_version += 1
 
     def add_columns(self, cost, lower, upper, rows, values) -> None:
         """Append one column per entry: column k has cost[k] (objective units), bounds
@@ -176,6 +190,30 @@ class HighsBackend:
                        _clip_inf(upper), k, np.arange(k, dtype=np.int32),
                        np.asarray(rows, dtype=np.int32), np.asarray(values, dtype=float))
         self.n += k
+        self.matrix_version += 1
+
+    def program(self):
+        """(A, row_lower, row_upper, col_lower, col_upper, cost) of the program HiGHS holds
+        now, as HiGHS stores it (bounds and costs after every change; costs in the normalised
+        units s·c; breach slack columns included). A is read back once per change of the
+        matrix (:attr:`matrix_version`) and the same object returned until the next change,
+        so a caller may cache what it derives from it by identity; the bounds and costs are
+        read on every call."""
+        h = self.h
+        n, m = h.getNumCol(), h.getNumRow()
+        cached, key = self._program_matrix, (self.matrix_version, m, n, h.getNumNz())
+        if cached is None or cached[0] != key:
+            import scipy.sparse as sp
+
+            a = h.getLp().a_matrix_
+            data = (np.asarray(a.value_, float), np.asarray(a.index_), np.asarray(a.start_))
+            A = (sp.csr_matrix(data, shape=(m, n)) if "Rowwise" in str(a.format_)
+                 else sp.csc_matrix(data, shape=(m, n)))
+            cached = self._program_matrix = (key, A)
+        _, _, cost, clo, chi, _ = h.getCols(n, np.arange(n, dtype=np.int32))
+        _, _, rlo, rhi, _ = h.getRows(m, np.arange(m, dtype=np.int32))
+        return (cached[1], np.asarray(rlo, float), np.asarray(rhi, float),
+                np.asarray(clo, float), np.asarray(chi, float), np.asarray(cost, float))
 
     def get_basis(self):
         return self.h.getBasis()
