@@ -1,6 +1,7 @@
 """Load an instance folder (``instance.yaml`` + CSV tables) into :class:`Instance`.
 
-YAML is read with ``yaml.safe_load`` only (no code execution); CSVs with the standard
+YAML is read with a bounded safe loader only (no code execution; on libyaml's C parser where
+PyYAML has it, see :func:`load_yaml`); CSVs with the standard
 library so that every cell's raw text is available for error messages. Every problem is
 collected and raised together as :class:`InstanceError`, naming file, row, field and value.
 """
