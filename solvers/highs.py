@@ -250,6 +250,14 @@ class HighsBackend:
 
     def write(self, path: str) -> None:
         """Write the loaded model (.lp or .mps, by extension)."""
+        if self.integrality is None:
+            # an LP is passed with an all-continuous integrality vector (load), which the LP
+            # writer would print as empty bin/gen/semi sections (read by GLPK as a MIP and by
+            # CBC as variables): write the LP without it
+            lp = self.h.getLp()
+            if len(lp.integrality_):
+                lp.integrality_ = []
+                self.h.passModel(lp)
         self.h.writeModel(str(path))
 
     # ------------------------------------------------------------------ solve
