@@ -186,9 +186,10 @@ def solve_model(model, *, solver: str | None = None, time_limit_s: float | None 
 
 
 def unique(model: AllocationModel, backend, out: SolveOutput, integer_cols=None,
-           enabled: bool | None = None, new_backend=None) -> SolveOutput:
+           enabled: bool | None = None, new_backend=None, cache: dict | None = None) -> SolveOutput:
     """The second stage (docs/formulation.md §4b) after an optimal first stage, unless
-    switched off (``enabled`` False, or ``unique_plan.enabled: false`` in the instance)."""
+    switched off (``enabled`` False, or ``unique_plan.enabled: false`` in the instance).
+    ``cache``: see :func:`allocator.unique_plan.polish` (a session keeps one)."""
     from allocator.unique_plan import polish
 
     opts = model.instance.settings.unique_plan
@@ -197,7 +198,7 @@ def unique(model: AllocationModel, backend, out: SolveOutput, integer_cols=None,
     ints = None if integer_cols is None else np.flatnonzero(integer_cols)
     return polish(model, backend, out, tolerance=opts.value_tolerance,
                   mission_fund_cost=opts.mission_fund_cost, integer_cols=ints,
-                  new_backend=new_backend)
+                  new_backend=new_backend, cache=cache)
 
 
 def check_solution(model: AllocationModel, res: Result, *, instance: Instance | None = None,

@@ -140,6 +140,7 @@ class ModelSession:
         # the second stage (docs/formulation.md §4b) after every optimal re-solve
         self.unique_plan = (self.instance.settings.unique_plan.enabled if unique_plan is None
                             else bool(unique_plan))
+        self._second_stage_cache: dict = {}  # fixed parts of the second stage (unique_plan.polish)
         md, lp = self.model.data, self.model.lp
         self._fiscal0 = {k: v.copy() for k, v in md.fiscal.items()}
         self._weight0 = md.weight.copy()
@@ -490,7 +491,8 @@ class ModelSession:
         if self.unique_plan:
             from allocator.api import unique
 
-            out = unique(self.model, self.backend, out, self._ints, True)
+            out = unique(self.model, self.backend, out, self._ints, True,
+                         cache=self._second_stage_cache)
         lp = self.model.lp
         slack = None
         if len(self.slack_rows) and out.x is not None:

@@ -33,23 +33,13 @@ class _Arrays:
 def loaded_program(backend, model):
     """(A, row_lo, row_hi, col_lo, col_hi, cost) of the program ``backend`` holds now.
 
-    HiGHS: read back from the solver (so bound and cost changes of a session, and its breach
-    slack columns, are included; costs in the back-end's normalised units). Other back-ends:
-    the model's own arrays."""
-    h = getattr(backend, "h", None)
-    if h is not None and hasattr(h, "getColsEntries"):
-        # numpy arrays straight from HiGHS (getLp would convert every entry to a Python object)
-        n, m = h.getNumCol(), h.getNumRow()
-        cols = np.arange(n, dtype=np.int32)
-        _, _, cost, col_lo, col_hi, nnz = h.getCols(n, cols)
-        _, start, index, value = h.getColsEntries(n, cols)
-        del cols
-        _, _, row_lo, row_hi, _ = h.getRows(m, np.arange(m, dtype=np.int32))
-        indptr = np.empty(n + 1, dtype=np.int32)
-        indptr[:n], indptr[n] = start[:n], nnz
-        A = sp.csc_matrix((value, index, indptr), shape=(m, n))
-        return (A, np.asarray(row_lo, float), np.asarray(row_hi, float),
-                np.asarray(col_lo, float), np.asarray(col_hi, float), np.asarray(cost, float))
+    HiGHS: read back from the solver (``HighsBackend.program``: bound and cost changes of a
+    session, and its breach slack columns, are included; costs in the back-end's normalised
+    units; the matrix object is the same between matrix changes). Other back-ends: the
+    model's own arrays."""
+    program = getattr(backend, "program", None)
+    if program is not None:
+        return program()
     lp = model.lp
     return lp.A, lp.row_lower, lp.row_upper, lp.col_lower, lp.col_upper, lp.cost
 
@@ -64,18 +54,18 @@ def _violation(A, lo, hi, clo, chi, x) -> float:
                      np.max(np.maximum(clo - x, x - chi), initial=0.0)))
 
 
-def warm_start(first_backend, second_backend, stage, x1) -> bool:
-    """Start the second stage from the first stage's optimal basis (both HiGHS): the loaded
-    columns and rows keep their status, the value floor is basic, and each deviation row's
-    u⁺ (or u⁻, where L < τ) is basic. Saves most of the second stage's simplex work."""
+def start_basis(first_backend, stage, x1):
+    """The second stage's starting basis from the first stage's optimal one (HiGHS), or None:
+    the loaded columns and rows keep their status, the value floor is basic, and each
+    deviation row's u⁺ (or u⁻, where L < τ) is basic."""
     import highspy
 
-    h1, h2 = getattr(first_backend, "h", None), getattr(second_backend, "h", None)
-    if h1 is None or h2 is None:
-        return False
+    h1 = getattr(first_backend, "h", None)
+    if h1 is None:
+        return None
     b1 = h1.getBasis()
     if not b1.valid:
-        return False
+        return None
     dev = np.asarray(stage.A_dev @ x1[:stage.A_dev.shape[1]]).ravel() - stage.dev_target
     S = highspy.HighsBasisStatus
     plus = [S.kBasic if d >= 0 else S.kLower for d in dev]
@@ -84,14 +74,49 @@ def warm_start(first_backend, second_backend, stage, x1) -> bool:
     basis.col_status = list(b1.col_status) + plus + minus
     basis.row_status = list(b1.row_status) + [S.kBasic] + [S.kLower] * len(dev)
     basis.valid = True
+    return basis
+
+
+def warm_start(first_backend, second_backend, stage, x1, basis=None) -> bool:
+    """Start the second stage from the first stage's optimal basis (both HiGHS), as
+    :func:`start_basis` builds it (or ``basis``, built by it before). Saves most of the
+    second stage's simplex work."""
+    import highspy
+
+    h2 = getattr(second_backend, "h", None)
+    if h2 is None:
+        return False
+    if basis is None:
+        basis = start_basis(first_backend, stage, x1)
+    if basis is None:
+        return False
     return h2.setBasis(basis) == highspy.HighsStatus.kOk
 
 
+def _stage(model, mission_fund_cost: float, cache: dict | None) -> tiebreak.SecondStage:
+    """``tiebreak.second_stage``, with the parts that do not change in a session (deviation
+    rows, weights and costs: they depend on the model's columns and matrix only) kept in
+    ``cache`` and the path targets τ (which follow the fiscal envelopes) recomputed."""
+    if cache is None:
+        return tiebreak.second_stage(model, mission_fund_cost)
+    key = ("second_stage", id(model), float(mission_fund_cost))
+    stage = cache.get(key)
+    if stage is None:
+        stage = tiebreak.second_stage(model, mission_fund_cost)
+        cache.clear()
+        cache[key] = stage
+        return stage
+    return replace(stage, dev_target=tiebreak.path_targets(model).reshape(-1))
+
+
 def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
-           mission_fund_cost: float = 0.5, integer_cols=None, new_backend=None) -> SolveOutput:
+           mission_fund_cost: float = 0.5, integer_cols=None, new_backend=None,
+           cache: dict | None = None) -> SolveOutput:
     """The second-stage plan (docs/formulation.md §4b), or ``first`` unchanged when the first
     stage is not optimal. ``new_backend()`` makes the solver for the second stage (by
-    default a HiGHS back-end); ``extra['second_stage']`` records its time and outcome."""
+    default a HiGHS back-end); ``extra['second_stage']`` records its time and outcome.
+    ``cache``: a dict the caller keeps between calls on the same model (a session), holding
+    the second stage's fixed parts; the plan is the same with or without it."""
     if first.status != SolverStatus.OPTIMAL or first.x is None:
         return first
     t0 = time.perf_counter()
@@ -105,7 +130,7 @@ def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
     lo, hi = np.minimum(lo, act1), np.maximum(hi, act1)
     clo0, chi0 = clo, chi
     clo, chi = np.minimum(clo, x1), np.maximum(chi, x1)
-    stage = tiebreak.second_stage(model, mission_fund_cost)
+    stage = _stage(model, mission_fund_cost, cache)
     scale = getattr(backend, "cost_scale", 1.0)
     if new_backend is None:
         from allocator.solvers.highs import HighsBackend
@@ -120,14 +145,16 @@ def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
     e9, e7 = max(tolerance, 1e-9), max(tolerance, 1e-7)
     attempts = [(tolerance, True, False), (e9, True, False), (tolerance, False, True),
                 (e9, False, True), (e7, True, False), (e7, False, True)]
-    out2, tol = None, tolerance
+    out2, tol, basis = None, tolerance, None
     for tol, warm, tight in attempts:
         b2 = new_backend()
         if tight and hasattr(b2, "h"):
             b2.h.setOptionValue("primal_feasibility_tolerance", 1e-9)
         b2.load(_Arrays(*tiebreak.extend(A, lo, hi, clo, chi, cost, x1, stage, tol, integer_cols,
                                          constant=model.lp.constant * scale)))
-        if warm and not warm_start(backend, b2, stage, x1):
+        if warm and basis is None:
+            basis = start_basis(backend, stage, x1)  # the same for every attempt
+        if warm and (basis is None or not warm_start(backend, b2, stage, x1, basis)):
             continue
         out2 = b2.solve()
         if (out2.status == SolverStatus.OPTIMAL and out2.x is not None

@@ -119,17 +119,14 @@ def extend(A: sp.spmatrix, row_lo, row_hi, col_lo, col_hi, cost_max, x1, stage: 
     second-stage cost). ``constant`` is the objective's constant term (in the units of
     ``cost_max``), so the tolerance is relative to the value V* = c·x1 + constant itself.
     Returns (A, row_lo, row_hi, col_lo, col_hi, cost)."""
-    A = sp.csr_matrix(A)
+    A = A if sp.issparse(A) and A.format == "csc" else sp.csc_matrix(A)
     m, n_all = A.shape
     n = stage.A_dev.shape[1]
     R = stage.A_dev.shape[0]
     cost_max = np.asarray(cost_max, dtype=float)
     v_star = float(cost_max @ x1)
     floor = v_star - tolerance * max(abs(v_star + constant), 1.0)
-    pad = sp.csr_matrix((R, n_all - n))
-    dev = sp.hstack([stage.A_dev, pad, -sp.identity(R), sp.identity(R)], format="csr")
-    value = sp.hstack([sp.csr_matrix(cost_max[None, :]), sp.csr_matrix((1, 2 * R))], format="csr")
-    A2 = sp.vstack([sp.hstack([A, sp.csr_matrix((m, 2 * R))]), value, dev], format="csc")
+    A2 = _stack(A, cost_max, stage, R)
     lo2 = np.concatenate([row_lo, [floor], stage.dev_target])
     hi2 = np.concatenate([row_hi, [np.inf], stage.dev_target])
     clo = np.concatenate([col_lo, np.zeros(2 * R)])
@@ -139,3 +136,39 @@ def extend(A: sp.spmatrix, row_lo, row_hi, col_lo, col_hi, cost_max, x1, stage: 
         chi[integer_cols] = np.round(x1[integer_cols])
     c2 = np.concatenate([-stage.cost, np.zeros(n_all - n), -stage.dev_weight, -stage.dev_weight])
     return A2, lo2, hi2, clo, chi, c2
+
+
+def _stack(A: sp.csc_matrix, value: np.ndarray, stage: SecondStage, R: int) -> sp.csc_matrix:
+    """The second-stage matrix, column by column (CSC) from preallocated arrays:
+
+        [ A          0   0 ]   loaded rows (m)
+        [ c          0   0 ]   value floor: the nonzeros of the cost c
+        [ A_dev  0  −I   I ]   deviation rows (R), A_dev over the model's n columns
+
+    Each column holds its A entries, then its value-floor entry (where c ≠ 0), then its
+    A_dev entries, in that (increasing row) order; entries are kept as given."""
+    m, n_all = A.shape
+    dev = stage.A_dev.tocsc()
+    n = dev.shape[1]
+    nA = np.diff(A.indptr)
+    has_v = value != 0
+    nD = np.zeros(n_all, dtype=np.int64)
+    nD[:n] = np.diff(dev.indptr)
+    count = np.concatenate([nA + has_v + nD, np.ones(2 * R, dtype=np.int64)])
+    indptr = np.zeros(n_all + 2 * R + 1, dtype=np.int64)
+    np.cumsum(count, out=indptr[1:])
+    indices = np.empty(indptr[-1], dtype=np.int32)
+    data = np.empty(indptr[-1], dtype=float)
+    start = indptr[:n_all]
+    pos = np.repeat(start - A.indptr[:-1], nA) + np.arange(A.indptr[-1])
+    indices[pos], data[pos] = A.indices, A.data
+    vcols = np.flatnonzero(has_v)
+    pos = start[vcols] + nA[vcols]
+    indices[pos], data[pos] = m, value[vcols]
+    pos = (np.repeat(start[:n] + nA[:n] + has_v[:n] - dev.indptr[:-1], nD[:n])
+           + np.arange(dev.indptr[-1]))
+    indices[pos], data[pos] = m + 1 + dev.indices, dev.data
+    u = indptr[n_all:n_all + 2 * R]
+    indices[u] = np.tile(m + 1 + np.arange(R), 2)
+    data[u] = np.repeat([-1.0, 1.0], R)
+    return sp.csc_matrix((data, indices, indptr), shape=(m + 1 + R, n_all + 2 * R))

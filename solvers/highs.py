@@ -84,16 +84,6 @@ def highs_version() -> str:
         return getattr(highspy, "__version__", "unknown")
 
 
-def _return_free_memory() -> None:
-    """Hand heap pages that Python has freed back to the operating system (glibc's
-    ``malloc_trim``; a no-op elsewhere). Building the LP frees many medium-sized arrays whose
-    pages glibc otherwise keeps; HiGHS's large solve buffers are fresh mappings that cannot
-    reuse them, so without this they would count twice towards the process's peak memory."""
-    trim = getattr(_LIBC, "malloc_trim", None)
-    if trim is not None:
-        trim(0)
-
-
 def _clip_inf(a: np.ndarray) -> np.ndarray:
     inf = highspy.kHighsInf
     return np.clip(np.asarray(a, dtype=float), -inf, inf)
@@ -121,6 +111,8 @@ class HighsBackend:
         self.integrality: np.ndarray | None = None
         self.cost_scale = 1.0
         self.offset = 0.0
+        self.matrix_version = 0  # bumped whenever the loaded matrix changes (see program())
+        self._program_matrix = None  # (matrix_version, A) read back from HiGHS
 
     # ------------------------------------------------------------------ model
     def load(self, lp, integrality: np.ndarray | None = None) -> None:
@@ -148,7 +140,7 @@ class HighsBackend:
         if integrality is not None and np.any(integrality):
             ints[np.asarray(integrality, dtype=bool)] = int(highspy.HighsVarType.kInteger)
             self.integrality = integrality
-        self.h.passModel(int(lp.n), int(lp.m), int(A.nnz), int(highspy.MatrixFormat.kColwise),
+        st = self.h.passModel(int(lp.n), int(lp.m), int(A.nnz), int(highspy.MatrixFormat.kColwise),
                          int(highspy.ObjSense.kMaximize), self.offset * self.cost_scale,
                          cost * self.cost_scale,
                          _clip_inf(lp.col_lower), _clip_inf(lp.col_upper),
@@ -156,9 +148,11 @@ class HighsBackend:
                          np.ascontiguousarray(A.indptr, dtype=np.int32),
                          np.ascontiguousarray(A.indices, dtype=np.int32),
                          np.ascontiguousarray(A.data, dtype=float), ints)
+        if st == highspy.HighsStatus.kError:
+            raise RuntimeError("HiGHS rejected the model passed to it (passModel)")
+        self.matrix_version += 1
         self.n, self.m = lp.n, lp.m
         del ints
-        _return_free_memory()
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.int32)
@@ -176,6 +170,7 @@ class HighsBackend:
         """Set matrix entries A[rows[k], cols[k]] = values[k] of the loaded model."""
         for r, c, v in zip(np.asarray(rows), np.asarray(cols), np.asarray(values, dtype=float)):
             self.h.changeCoeff(int(r), int(c), float(v))
+        self.matrix_version += 1
 
     def add_columns(self, cost, lower, upper, rows, values) -> None:
         """Append one column per entry: column k has cost[k] (objective units), bounds
@@ -185,6 +180,32 @@ class HighsBackend:
                        _clip_inf(upper), k, np.arange(k, dtype=np.int32),
                        np.asarray(rows, dtype=np.int32), np.asarray(values, dtype=float))
         self.n += k
+        self.matrix_version += 1
+
+    def program(self):
+        """(A, row_lower, row_upper, col_lower, col_upper, cost) of the program HiGHS holds
+        now, as HiGHS stores it (bounds and costs after every change; costs in the normalised
+        units s·c; breach slack columns included). A is read back once per change of the
+        matrix (:attr:`matrix_version`) and the same object returned until the next change,
+        so a caller may cache what it derives from it by identity; the bounds and costs are
+        read on every call."""
+        h = self.h
+        n, m = h.getNumCol(), h.getNumRow()
+        cached, key = self._program_matrix, (self.matrix_version, m, n, h.getNumNz())
+        if cached is None or cached[0] != key:
+            import scipy.sparse as sp
+
+            # numpy arrays straight from HiGHS (getLp would convert every entry to a Python
+            # object)
+            _, start, index, value = h.getColsEntries(n, np.arange(n, dtype=np.int32))
+            indptr = np.empty(n + 1, dtype=np.int32)
+            indptr[:n], indptr[n] = start[:n], h.getNumNz()
+            A = sp.csc_matrix((value, index, indptr), shape=(m, n))
+            cached = self._program_matrix = (key, A)
+        _, _, cost, clo, chi, _ = h.getCols(n, np.arange(n, dtype=np.int32))
+        _, _, rlo, rhi, _ = h.getRows(m, np.arange(m, dtype=np.int32))
+        return (cached[1], np.asarray(rlo, float), np.asarray(rhi, float),
+                np.asarray(clo, float), np.asarray(chi, float), np.asarray(cost, float))
 
     def add_rows(self, A, lower, upper) -> None:
         """Append rows lower <= A·x <= upper (A sparse, one row per bound, over the loaded
@@ -196,6 +217,7 @@ class HighsBackend:
                        A.indptr[:-1].astype(np.int32), A.indices.astype(np.int32),
                        A.data.astype(float))
         self.m += A.shape[0]
+        self.matrix_version += 1
 
     def get_basis(self):
         return self.h.getBasis()
@@ -232,6 +254,14 @@ class HighsBackend:
 
     def write(self, path: str) -> None:
         """Write the loaded model (.lp or .mps, by extension)."""
+        if self.integrality is None:
+            # an LP is passed with an all-continuous integrality vector (load), which the LP
+            # writer would print as empty bin/gen/semi sections (read by GLPK as a MIP and by
+            # CBC as variables): write the LP without it
+            lp = self.h.getLp()
+            if len(lp.integrality_):
+                lp.integrality_ = []
+                self.h.passModel(lp)
         self.h.writeModel(str(path))
 
     # ------------------------------------------------------------------ solve

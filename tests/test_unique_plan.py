@@ -81,3 +81,41 @@ def test_switch_off_keeps_the_optimum(uk_dir):
     assert on.objective == pytest.approx(off.objective, rel=1e-9)
     inst.settings.unique_plan.enabled = False
     assert "unique_plan" not in solve(inst).provenance
+
+
+def test_session_second_stage_cache_gives_the_uncached_plan(uk_dir):
+    """A session keeps the second stage's fixed parts and the read-back matrix between
+    re-solves; after bound, cost, envelope and matrix (GDP) changes and breach slacks, the
+    plan from the cache is bit-for-bit the plan built from scratch."""
+    from allocator.api import unique
+    from allocator.session import ModelSession
+    from allocator.unique_plan import loaded_program
+
+    s = ModelSession(load_instance(uk_dir), unique_plan=False)
+    cache: dict = {}
+    md = s.model.data
+    env = md.fiscal["rdel_envelope_gbp_m"].copy()
+    gdp = md.fiscal["gdp_gbp_m"].copy()
+    steps = [lambda: None,
+             lambda: s.set_fiscal(rdel_envelope_gbp_m=env * 1.02),
+             lambda: s.scale_gains(1.3, missions=[md.missions[0]]),
+             lambda: s.set_fiscal(gdp_gbp_m=gdp * 1.05),  # rewrites matrix coefficients
+             lambda: s.add_breach_slacks(["stability_rule", "welfare_cap"], 1e4),
+             lambda: s.fix_years(2, s.last.x)]
+    mats = []  # kept alive, so ids are distinct objects
+    for step in steps:
+        step()
+        s.solve()
+        first = s.backend.solve()
+        assert first.status.value == "optimal"
+        A = loaded_program(s.backend, s.model)[0]
+        fresh = s.backend.h.getLp().a_matrix_  # the matrix as HiGHS holds it now
+        assert np.array_equal(A.indptr, fresh.start_) and np.array_equal(A.data, fresh.value_)
+        mats.append(A)
+        cached = unique(s.model, s.backend, first, s._ints, True, cache=cache)
+        plain = unique(s.model, s.backend, first, s._ints, True)
+        assert cached.extra["second_stage"]["used"]
+        assert np.array_equal(cached.x, plain.x)
+        assert cached.objective == plain.objective
+    assert len({id(a) for a in mats}) == 3  # read again after the GDP change and the slacks only
+    assert mats[0] is mats[1] is mats[2] and mats[3] is not mats[4]
