@@ -193,6 +193,14 @@ def generate(subdivisions: int = 1, seed: int = 0, areas: dict[str, int] | None 
     for m in settings.comprehensive_metrics:
         m.terms = [t.model_copy(update={"programme": nid}) for t in m.terms
                    for nid, _, _ in copies_of[t.programme]]
+    cert = (settings.uncertainty or {}).get("certainty")
+    if isinstance(cert, dict):  # programme ids named in the cycles settings follow the split
+        if "infrastructure_programmes" in cert:
+            cert["infrastructure_programmes"] = [nid for pid in cert["infrastructure_programmes"]
+                                                 for nid, _, _ in copies_of[pid]]
+        if isinstance(cert.get("programmes"), dict):
+            cert["programmes"] = {nid: v for pid, v in cert["programmes"].items()
+                                  for nid, _, _ in copies_of[pid]}
     settings.name = f"national_to_local_k{subdivisions}_s{seed}"
     settings.title = (f"National-to-local benchmark instance: uk_missions across "
                       f"{counts['icb']} ICBs, {counts['police']} police forces and {counts['utla']} "
