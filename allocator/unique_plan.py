@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from allocator.models import tiebreak
+from allocator.models.tiebreak import value_floor
 from allocator.solvers.base import SolveOutput, SolverStatus
 
 
@@ -137,24 +138,33 @@ def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
 
         new_backend = HighsBackend
     # the value floor sits exactly on the first stage's optimum; where the solver cannot
-    # certify that tight a floor (large breach penalties in a re-plan), it is eased in steps
-    # attempts (value tolerance, warm start, rows held to 1e-9), cheapest first: the exact
-    # floor warm, the floor eased to 1e-9 relative warm, then cold solves with tight rows and
-    # 1e-7. A plan is accepted only if it is as exact as the first stage's (re-plans fix it).
+    # certify that tight a floor (large breach penalties in a re-plan) it is eased in steps,
+    # cheapest first (docs/formulation.md §4b lists the attempts). A plan is accepted only
+    # if it is as exact as the first stage's (re-plans fix it for later years).
     limit = max(FEASIBILITY_TOL, 10 * _violation(A, lo, hi, clo, chi, x1))
     e9, e7 = max(tolerance, 1e-9), max(tolerance, 1e-7)
-    attempts = [(tolerance, True, False), (e9, True, False), (tolerance, False, True),
-                (e9, False, True), (e7, True, False), (e7, False, True)]
-    out2, tol, basis = None, tolerance, None
-    for tol, warm, tight in attempts:
-        b2 = new_backend()
+    constant = model.lp.constant * scale
+    # (ε, start, rows held to 1e-9): start "warm" from the first stage's basis, "cold", or
+    # "continue" in the previous attempt's solver from where it stopped (only its floor and
+    # feasibility tolerance change: no new solver, no reload, few iterations)
+    attempts = [(tolerance, "warm", False), (e9, "continue", True), (e9, "warm", False),
+                (tolerance, "cold", True), (e9, "cold", True), (e7, "warm", False),
+                (e7, "cold", True)]
+    out2, tol, basis, b2 = None, tolerance, None, None
+    for tol, start, tight in attempts:
+        if start == "continue":
+            if out2 is None or not hasattr(b2, "h"):
+                continue
+            b2.h.changeRowBounds(A.shape[0], value_floor(cost, x1, tol, constant), np.inf)
+        else:
+            b2 = new_backend()
+            b2.load(_Arrays(*tiebreak.extend(A, lo, hi, clo, chi, cost, x1, stage, tol,
+                                             integer_cols, constant=constant)))
         if tight and hasattr(b2, "h"):
             b2.h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-        b2.load(_Arrays(*tiebreak.extend(A, lo, hi, clo, chi, cost, x1, stage, tol, integer_cols,
-                                         constant=model.lp.constant * scale)))
-        if warm and basis is None:
+        if start == "warm" and basis is None:
             basis = start_basis(backend, stage, x1)  # the same for every attempt
-        if warm and (basis is None or not warm_start(backend, b2, stage, x1, basis)):
+        if start == "warm" and (basis is None or not warm_start(backend, b2, stage, x1, basis)):
             continue
         out2 = b2.solve()
         if (out2.status == SolverStatus.OPTIMAL and out2.x is not None

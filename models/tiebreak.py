@@ -109,6 +109,13 @@ def second_stage(model, mission_fund_cost: float = 0.5) -> SecondStage:
     return SecondStage(A_dev, tau.reshape(-1), wd, cost)
 
 
+def value_floor(cost_max, x1, tolerance: float, constant: float = 0.0) -> float:
+    """The value floor's bound V* − ε · max(|V* + c₀|, 1), with V* = c·x¹ (its row is the one
+    after the loaded rows in :func:`extend`)."""
+    v_star = float(np.asarray(cost_max, dtype=float) @ x1)
+    return v_star - tolerance * max(abs(v_star + constant), 1.0)
+
+
 def extend(A: sp.spmatrix, row_lo, row_hi, col_lo, col_hi, cost_max, x1, stage: SecondStage,
            tolerance: float, integer_cols=None, constant: float = 0.0):
     """The second-stage program as arrays, given the first stage's loaded program (any
@@ -124,8 +131,7 @@ def extend(A: sp.spmatrix, row_lo, row_hi, col_lo, col_hi, cost_max, x1, stage: 
     n = stage.A_dev.shape[1]
     R = stage.A_dev.shape[0]
     cost_max = np.asarray(cost_max, dtype=float)
-    v_star = float(cost_max @ x1)
-    floor = v_star - tolerance * max(abs(v_star + constant), 1.0)
+    floor = value_floor(cost_max, x1, tolerance, constant)
     A2 = _stack(A, cost_max, stage, R)
     lo2 = np.concatenate([row_lo, [floor], stage.dev_target])
     hi2 = np.concatenate([row_hi, [np.inf], stage.dev_target])
