@@ -82,3 +82,23 @@ def test_solve_path_loads_only_what_it_uses(args):
     assert _loaded(mods, "highspy") and _loaded(mods, "allocator.checker")  # it did solve
     for name in NOT_ON_SOLVE_PATH:
         assert not _loaded(mods, name), f"{name} is imported on the solve path"
+
+
+@pytest.mark.parametrize("args,expect_stack", [(["solve", "x", "--quiet"], True),
+                                               (["--help"], False), (["report", "r"], False)])
+def test_solver_stack_is_imported_with_the_collector_off_then_frozen(args, expect_stack):
+    """A solving command imports the solver stack before dispatch with the cyclic collector
+    off and freezes what the imports made (never scanned again); the collector is on again
+    for the command's own work. Commands that do not solve import nothing ahead."""
+    code = ("import gc, json, sys\nfrom allocator.cli import preload\n"
+            f"preload({args!r})\n"
+            "print('GC=' + json.dumps([gc.isenabled(), gc.get_freeze_count(), "
+            "'allocator.api' in sys.modules, 'highspy' in sys.modules]))\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    enabled, frozen, api, highs = json.loads(
+        next(x for x in p.stdout.splitlines() if x.startswith("GC="))[3:])
+    assert enabled
+    assert api is highs is expect_stack
+    assert (frozen > 100_000) is expect_stack  # the stack's objects, frozen

@@ -7,6 +7,7 @@ unbounded, solver failure); 3 a plan that is not proven optimal (time/iteration 
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import typer
@@ -28,10 +29,39 @@ from . import uncertainty_cmds  # noqa: E402,F401
 from . import levers_cmds  # noqa: E402,F401
 
 
+# commands that build and solve a model: their solver stack is imported before dispatch
+SOLVING_COMMANDS = frozenset({"solve", "validate", "export", "appraise", "verify", "cycles",
+                              "sensitivity", "uncertainty", "levers", "statement", "template"})
+
+
+def preload(args: list[str]) -> None:
+    """Import the solver stack (numpy, pandas, scipy.sparse, pydantic schema, highspy, the
+    model) with the cyclic garbage collector off, then freeze what the imports made.
+
+    Module imports create only long-lived objects (about 0.3 million for this stack), and
+    each full collection during the run would scan them all again: 0.1-0.2 s CPU of the
+    0.9-1.1 s of ``allocator solve`` on the default. Frozen objects (``gc.freeze``) are
+    never scanned; the collector runs as usual for everything the command creates. Only
+    for a command in :data:`SOLVING_COMMANDS` (``--help`` and the reading commands do not
+    pay for the solver stack)."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command not in SOLVING_COMMANDS:
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        import allocator.api  # noqa: F401
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def main() -> None:
     """Console entry point: user mistakes become one clear message and exit code 1."""
     from allocator.cli.common import err_console
 
+    preload(sys.argv[1:])
     try:
         code = app(standalone_mode=False)
         if isinstance(code, int) and code:
