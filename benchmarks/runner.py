@@ -503,11 +503,16 @@ def optional_sections(a, report: dict) -> dict:
     import importlib
 
     out = {}
+    if getattr(a, "scale_from", None) is not None:
+        from benchmarks import scale_bench
+
+        out["scale"] = scale_bench.render(json.loads(Path(a.scale_from).read_text()))
+        print(f"section scale rendered from {a.scale_from}", flush=True)
     kwargs = {"scale": {"subdivisions": tuple(int(k) for k in a.scale_subdivisions.split(",")),
                         "method": "ipm"},
               "parallel": {"max_serial_s": 20}}
     for flag, mod in (("scale", "benchmarks.scale_bench"), ("parallel", "benchmarks.parallel_bench")):
-        if not getattr(a, flag):
+        if not getattr(a, flag) or flag in out:
             continue
         try:
             m = importlib.import_module(mod)
@@ -555,6 +560,10 @@ def main(argv=None) -> None:
     ap.add_argument("--scale-subdivisions", default="1,2",
                     help="national-to-local sizes for --scale: neighbourhoods per local area "
                     "(1 = 4,380 programmes, 12 = 51,933; the largest takes over an hour)")
+    ap.add_argument("--scale-from", type=Path, default=None,
+                    help="render the national-to-local section from this raw file of an earlier "
+                    "`python -m benchmarks.scale_bench --raw FILE` run instead of measuring it here "
+                    "(the section states that run's own date, machine and load)")
     ap.add_argument("--parallel", action="store_true",
                     help="add benchmarks/parallel_bench.py's section")
     ap.add_argument("--quick", action="store_true",
