@@ -51,7 +51,7 @@ from allocator.models.data import discount_factors
 from allocator.models.objective import piece_lagged_discount, set_objective
 from allocator.results import Result
 from allocator.schema import Instance
-from allocator.solvers.base import SolveOutput
+from allocator.solvers.base import SolveOutput, SolverStatus
 from allocator.solvers.highs import HighsBackend
 
 CHECK_SAMPLE = 0.02
@@ -485,6 +485,12 @@ class ModelSession:
 
     def _solve(self) -> QuickSolve:
         out = self.backend.solve()
+        if out.status == SolverStatus.ERROR:
+            # a warm re-solve that ends without a verdict (HiGHS "Unknown": numerical trouble
+            # on the way from the warm basis, e.g. an infeasible scenario whose dual ray it
+            # cannot certify): solve again cold, which gives the verdict
+            self.backend.clear_solution()
+            out = self.backend.solve()
         self.last = out
         if getattr(self, "_base_basis", None) is None and out.status.value == "optimal":
             self.remember_base_basis()

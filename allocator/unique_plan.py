@@ -152,8 +152,8 @@ def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
                 (e7, "cold", True)]
     out2, tol, basis, b2 = None, tolerance, None, None
     for tol, start, tight in attempts:
-        if start == "continue":
-            if out2 is None or not hasattr(b2, "h"):
+        if start == "continue":  # only a plan that was optimal but not exact enough
+            if out2 is None or out2.status != SolverStatus.OPTIMAL or not hasattr(b2, "h"):
                 continue
             b2.h.changeRowBounds(A.shape[0], value_floor(cost, x1, tol, constant), np.inf)
         else:

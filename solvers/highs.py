@@ -97,8 +97,9 @@ class HighsBackend:
                  node_limit: int | None = None):
         self.h = new_highs()
         self.h.setOptionValue("output_flag", bool(verbose))
-        if time_limit_s is not None:
-            self.h.setOptionValue("time_limit", float(time_limit_s))
+        # HiGHS's time_limit counts its run clock, which runs on over every run() of one Highs
+        # (1.16): each solve gets the limit afresh, set in :meth:`solve` against that clock
+        self.time_limit_s = None if time_limit_s is None else float(time_limit_s)
         if mip_gap is not None:
             self.h.setOptionValue("mip_rel_gap", float(mip_gap))
         if threads is not None:
@@ -266,6 +267,9 @@ class HighsBackend:
 
     # ------------------------------------------------------------------ solve
     def solve(self) -> SolveOutput:
+        """Run HiGHS; a time limit applies to this run alone (``time_limit_s`` seconds from now)."""
+        if self.time_limit_s is not None:
+            self.h.setOptionValue("time_limit", self.h.getRunTime() + self.time_limit_s)
         t0 = time.perf_counter()
         self.h.run()
         elapsed = time.perf_counter() - t0

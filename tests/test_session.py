@@ -71,3 +71,28 @@ def test_deflator_change_is_refused(tiny_dir):
     s = ModelSession(load_instance(tiny_dir))
     with pytest.raises(ValueError, match="deflator"):
         s.set_fiscal(deflator=np.ones(3))
+
+
+def test_a_warm_resolve_without_a_verdict_is_solved_again_cold(tiny_dir, monkeypatch):
+    """HiGHS can end a warm re-solve with status Unknown (numerical trouble from the warm
+    basis: seen on one infeasible scenario of the default's benchmark sweep, where a cold
+    solve proves infeasibility at once). The session then clears the solver and solves
+    again cold, so the scenario gets its verdict (here the tiny optimum 184.5), not an error."""
+    from dataclasses import replace
+
+    from allocator.solvers.base import SolverStatus
+
+    s = ModelSession(load_instance(tiny_dir))
+    real, calls, cleared = s.backend.solve, [], []
+
+    def flaky():
+        out = real()
+        calls.append(out.status)
+        return replace(out, status=SolverStatus.ERROR, x=None) if len(calls) == 1 else out
+
+    monkeypatch.setattr(s.backend, "solve", flaky)
+    clear = s.backend.clear_solution
+    monkeypatch.setattr(s.backend, "clear_solution", lambda: (cleared.append(1), clear())[1])
+    out = s.solve()
+    assert out.status == "optimal" and out.objective == pytest.approx(184.5)
+    assert len(calls) == 2 and cleared == [1]

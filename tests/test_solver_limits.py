@@ -214,3 +214,19 @@ def test_highs_judges_the_mip_gap_on_the_reported_objective():
     rng_lp.solve()
     r = rng_lp.ranging()  # ranging objectives exclude the constant as well
     assert np.all(np.isnan(r["objective_at_high"]) | (np.abs(r["objective_at_high"]) < 20))
+
+
+def test_a_time_limit_applies_to_each_solve_of_a_session(tiny_dir):
+    """HiGHS's time_limit is measured on its run clock, which keeps counting over every run()
+    of one Highs (HiGHS 1.16); a session with a limit would hit it after enough re-solves.
+    The back-end sets the limit before each run as the clock so far plus the budget."""
+    from allocator.session import ModelSession
+
+    s = ModelSession(load_instance(tiny_dir), time_limit_s=2.5, unique_plan=False)
+    h = s.backend.h
+    for _ in range(4):
+        before = h.getRunTime()
+        s.backend.clear_solution()  # cold: every run adds to the clock
+        assert s.solve().status == "optimal"
+        assert h.getOptionValue("time_limit")[1] == pytest.approx(before + 2.5)
+    assert h.getRunTime() > 0
