@@ -186,6 +186,8 @@ def solve_model(model, *, solver: str | None = None, time_limit_s: float | None 
         res.provenance["activity_programmes"] = act
     check_solution(model.allocation, res, extra_families=model.user_families)
     result_to_unit(res, model.unit)
+    if one_shot:  # the model holds its matrix again (the back-end's read-back) and no back-end
+        model.lp.hold_matrix()
     if keep_model:
         res.solved = Solved(model, backend, out)  # type: ignore[attr-defined]
     return res

@@ -221,7 +221,8 @@ class LinearProgram:
         matrix is not held twice beside HiGHS (99 MiB at 20,000 programmes). Every reader
         of ``A`` works unchanged; a change of the rows (:meth:`add_constraints`,
         :meth:`replace_rows`, :meth:`set_coefficient`) or added columns first take a
-        private copy back, so the source is never modified."""
+        private copy back, so the source is never modified; :meth:`hold_matrix` ends the
+        release (the solve path does at its end, so a solved model keeps no back-end)."""
         self.A  # assemble (the families' parts are released)
         self._A, self._matrix_source = None, source
 
@@ -230,11 +231,16 @@ class LinearProgram:
         """True while the LP holds no matrix of its own (:meth:`release_matrix`)."""
         return self._matrix_source is not None
 
-    def _take_back(self) -> None:
-        """After :meth:`release_matrix`: hold a private copy of the matrix again."""
+    def hold_matrix(self) -> None:
+        """End :meth:`release_matrix`: hold the source's matrix as the LP's own, without a
+        copy (for when the source is about to be dropped, e.g. at the end of a solve)."""
+        self._take_back(copy=False)
+
+    def _take_back(self, copy: bool = True) -> None:
+        """After :meth:`release_matrix`: hold the matrix again (a private copy by default)."""
         if self._matrix_source is not None:
             A, self._matrix_source = self._matrix_source(), None
-            self._A = sp.csc_matrix(A, copy=True)
+            self._A = sp.csc_matrix(A, copy=copy)
             self._A_parts = None
 
     def _own_parts(self) -> None:

@@ -187,3 +187,14 @@ def test_infeasible_one_shot_explains_from_the_released_matrix(tiny_copy):
     assert one_shot.status == kept.status == "infeasible"
     assert one_shot.explanation is not None
     assert one_shot.explanation.text() == kept.explanation.text()
+
+
+def test_model_reused_after_a_one_shot_solve(spy):
+    """A Model solved once holds its matrix again (no back-end kept alive through it) and
+    solves again to the same plan."""
+    model = build(load_instance(default_instance_path()))
+    first = model.solve()
+    assert spy["matrix"] == 1 and not model.lp.matrix_released
+    assert model.lp._A is not None and model.lp._matrix_source is None
+    again = model.solve()
+    _same_result(first, again)
