@@ -165,9 +165,15 @@ def solve_model(model, *, solver: str | None = None, time_limit_s: float | None 
     ints = model.integrality()  # None unless all-or-nothing business cases make it a MIP
     backend.load(model.lp, integrality=ints) if ints is not None else backend.load(model.lp)
     timings["load_solver"] = round(time.perf_counter() - t0, 6)
+    # a one-shot solve keeps one copy of the matrix, HiGHS's (read back once, when first
+    # used), and frees the first stage's solver before the second stage loads
+    one_shot = not keep_model and getattr(backend, "exact_copy", False)
+    if one_shot:
+        model.lp.release_matrix(backend.matrix)
     out = backend.solve()
     out = unique(model.allocation, backend, out, ints, unique_plan,
-                 new_backend=lambda: get_backend(name, threads=opts.threads))
+                 new_backend=lambda: get_backend(name, threads=opts.threads),
+                 release_first=one_shot)
     res = result_from(model.allocation, out, explain=explain, timings=timings,
                       instance_hash=model.instance_hash)
     if model.user_specs:
@@ -180,13 +186,16 @@ def solve_model(model, *, solver: str | None = None, time_limit_s: float | None 
         res.provenance["activity_programmes"] = act
     check_solution(model.allocation, res, extra_families=model.user_families)
     result_to_unit(res, model.unit)
+    if one_shot:  # the model holds its matrix again (the back-end's read-back) and no back-end
+        model.lp.hold_matrix()
     if keep_model:
         res.solved = Solved(model, backend, out)  # type: ignore[attr-defined]
     return res
 
 
 def unique(model: AllocationModel, backend, out: SolveOutput, integer_cols=None,
-           enabled: bool | None = None, new_backend=None, cache: dict | None = None) -> SolveOutput:
+           enabled: bool | None = None, new_backend=None, cache: dict | None = None,
+           release_first: bool = False) -> SolveOutput:
     """The second stage (docs/formulation.md §4b) after an optimal first stage, unless
     switched off (``enabled`` False, or ``unique_plan.enabled: false`` in the instance).
     ``cache``: see :func:`allocator.unique_plan.polish` (a session keeps one)."""
@@ -198,7 +207,7 @@ def unique(model: AllocationModel, backend, out: SolveOutput, integer_cols=None,
     ints = None if integer_cols is None else np.flatnonzero(integer_cols)
     return polish(model, backend, out, tolerance=opts.value_tolerance,
                   mission_fund_cost=opts.mission_fund_cost, integer_cols=ints,
-                  new_backend=new_backend, cache=cache)
+                  new_backend=new_backend, cache=cache, release_first=release_first)
 
 
 def check_solution(model: AllocationModel, res: Result, *, instance: Instance | None = None,

@@ -112,12 +112,15 @@ def _stage(model, mission_fund_cost: float, cache: dict | None) -> tiebreak.Seco
 
 def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
            mission_fund_cost: float = 0.5, integer_cols=None, new_backend=None,
-           cache: dict | None = None) -> SolveOutput:
+           cache: dict | None = None, release_first: bool = False) -> SolveOutput:
     """The second-stage plan (docs/formulation.md §4b), or ``first`` unchanged when the first
     stage is not optimal. ``new_backend()`` makes the solver for the second stage (by
     default a HiGHS back-end); ``extra['second_stage']`` records its time and outcome.
     ``cache``: a dict the caller keeps between calls on the same model (a session), holding
-    the second stage's fixed parts; the plan is the same with or without it."""
+    the second stage's fixed parts; the plan is the same with or without it.
+    ``release_first``: nothing more will be solved in ``backend`` (a one-shot solve), so its
+    solver memory is freed (``release_solver``) once its program and basis are read, before
+    the second stage loads; the plan is the same."""
     if first.status != SolverStatus.OPTIMAL or first.x is None:
         return first
     t0 = time.perf_counter()
@@ -151,6 +154,9 @@ def polish(model, backend, first: SolveOutput, *, tolerance: float = 0.0,
                 (tolerance, "cold", True), (e9, "cold", True), (e7, "warm", False),
                 (e7, "cold", True)]
     out2, tol, basis, b2 = None, tolerance, None, None
+    if release_first and hasattr(backend, "release_solver"):
+        basis = start_basis(backend, stage, x1)  # what the warm attempts start from
+        backend.release_solver()
     for tol, start, tight in attempts:
         if start == "continue":  # only a plan that was optimal but not exact enough
             if out2 is None or out2.status != SolverStatus.OPTIMAL or not hasattr(b2, "h"):

@@ -14,7 +14,9 @@ elastic explanation of infeasibility).
 Memory: the matrix is held once. Row families are kept as separate sparse parts while
 the program is being built; the first use of :attr:`LinearProgram.A` stacks them into one
 CSC matrix and releases the parts (a family's rows are then slices of ``A``; changing a
-family's rows splits ``A`` back into parts). Labels are categorical columns.
+family's rows splits ``A`` back into parts). Labels are categorical columns. Once a
+solver holds an exact copy, :meth:`LinearProgram.release_matrix` drops the LP's own: ``A``
+is then the solver's copy, read back when first used.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class LinearProgram:
     constant_in_horizon: float = 0.0
     constant_terminal: float = 0.0
     _A: sp.csc_matrix | None = None
+    _matrix_source: object = None  # set by release_matrix: gives A back (see there)
 
     # ------------------------------------------------------------------ columns
     def add_variables(self, name: str, index: pd.DataFrame, lb, ub) -> VarBlock:
@@ -147,6 +150,7 @@ class LinearProgram:
 
     def set_coefficient(self, row: int, col: int, value: float) -> None:
         """Change one existing entry A[row, col] (it must be a stored entry)."""
+        self._take_back()
         if self._A_parts is None:  # only A holds the matrix: change it there if stored
             self.A  # (padded to n columns)
             lo, hi = self._A.indptr[col], self._A.indptr[col + 1]
@@ -188,7 +192,13 @@ class LinearProgram:
     @property
     def A(self) -> sp.csc_matrix:
         """The whole constraint matrix (m × n, CSC). Built on first use from the families'
-        parts, which are then released, so that the matrix is held once."""
+        parts, which are then released, so that the matrix is held once. After
+        :meth:`release_matrix`: the source's matrix (not held by the LP)."""
+        if self._matrix_source is not None:
+            A = self._matrix_source()
+            if A.shape == (self.m, self.n):
+                return A
+            self._take_back()  # columns added since the release: the LP holds it again
         if self._A is None:
             parts = [p if p.shape[1] == self.n else sp.hstack(
                 [p, sp.csr_matrix((p.shape[0], self.n - p.shape[1]))]) for p in self._A_parts]
@@ -201,9 +211,42 @@ class LinearProgram:
                                 format="csc")
         return self._A
 
+    def release_matrix(self, source) -> None:
+        """Hold no constraint matrix from now on: ``source()`` returns it, exactly (the same
+        m × n CSC entries), whenever :attr:`A` is used.
+
+        For a program loaded into a solver that keeps an exact copy: the solve path
+        (:func:`allocator.api.solve_model`, a one-shot solve) passes the HiGHS back-end's
+        read-back (``HighsBackend.matrix``, read once and kept by the back-end), so the
+        matrix is not held twice beside HiGHS (99 MiB at 20,000 programmes). Every reader
+        of ``A`` works unchanged; a change of the rows (:meth:`add_constraints`,
+        :meth:`replace_rows`, :meth:`set_coefficient`) or added columns first take a
+        private copy back, so the source is never modified; :meth:`hold_matrix` ends the
+        release (the solve path does at its end, so a solved model keeps no back-end)."""
+        self.A  # assemble (the families' parts are released)
+        self._A, self._matrix_source = None, source
+
+    @property
+    def matrix_released(self) -> bool:
+        """True while the LP holds no matrix of its own (:meth:`release_matrix`)."""
+        return self._matrix_source is not None
+
+    def hold_matrix(self) -> None:
+        """End :meth:`release_matrix`: hold the source's matrix as the LP's own, without a
+        copy (for when the source is about to be dropped, e.g. at the end of a solve)."""
+        self._take_back(copy=False)
+
+    def _take_back(self, copy: bool = True) -> None:
+        """After :meth:`release_matrix`: hold the matrix again (a private copy by default)."""
+        if self._matrix_source is not None:
+            A, self._matrix_source = self._matrix_source(), None
+            self._A = sp.csc_matrix(A, copy=copy)
+            self._A_parts = None
+
     def _own_parts(self) -> None:
         """Split A back into one CSR part per row family (before a family is added or
         changed after A was built); A is dropped and rebuilt on next use."""
+        self._take_back()
         if self._A_parts is None:
             A = sp.csr_matrix(self._A)
             self._A_parts = [A[b.start:b.start + b.size] for b in self.row_blocks]
