@@ -455,6 +455,14 @@ def cli_vs_floor(folder: Path, repeats: int) -> dict:
         "two_stage": "stage2" in files}
 
 
+def machine_text(m: dict, *packages: str) -> str:
+    """"Machine: …; OS; Python …, HiGHS …, numpy …, scipy …" (plus ``packages`` from
+    :func:`machine`'s record), the line every benchmark page states."""
+    libs = ", ".join(f"{k} {m.get(k, '?')}" for k in ("numpy", "scipy", *packages))
+    return (f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}; "
+            f"Python {m['python']}, HiGHS {m['highs']}, {libs}")
+
+
 def _version(pkg: str) -> str:
     from importlib.metadata import version
 
@@ -651,9 +659,8 @@ def render(r: dict) -> str:
     m = r["machine"]
     a = r["args"]
     L = ["# Benchmark results", "",
-         f"Produced by `python -m benchmarks` on {m['date']}. Machine: {m['cpu']}, {m['cores']} cores, "
-         f"{m['memory']}; {m['os']}; Python {m['python']}, HiGHS {m['highs']}, numpy {m['numpy']}, "
-         f"scipy {m['scipy']}, pandas {m.get('pandas', '?')}. Raw figures: [results.json](results.json).",
+         f"Produced by `python -m benchmarks` on {m['date']}. {machine_text(m, 'pandas')}. "
+         "Raw figures: [results.json](results.json).",
          "",
          f"Load: 1/5/15-minute load average {', '.join(f'{x:.1f}' for x in r['loadavg_start'])} at the "
          f"start and {', '.join(f'{x:.1f}' for x in m['loadavg'])} at the end ({m['cores']} cores). "

@@ -169,12 +169,13 @@ def _obj(c: dict) -> str:
 
 
 def render(r: dict) -> str:
+    from benchmarks.runner import machine_text
+
     m = r["machine"]
     sizes = r["sizes"]
     L = ["## National-to-local scale", "",
-         f"Measured on {m['date']} by `python -m benchmarks.scale_bench`. Machine: {m['cpu']}, "
-         f"{m['cores']} cores, {m['memory']}; {m['os']}; Python {m['python']}, HiGHS {m['highs']}, "
-         f"numpy {m['numpy']}, scipy {m['scipy']}. Load average (1/5/15 min) "
+         f"Measured on {m['date']} by `python -m benchmarks.scale_bench`. {machine_text(m)}. "
+         "Load average (1/5/15 min) "
          f"{', '.join(f'{x:.1f}' for x in r['loadavg_start'])} at the start, "
          f"{', '.join(f'{x:.1f}' for x in m['loadavg'])} at the end: the machine was shared "
          "(load above 2 means other work waited for the 2 cores), so wall time was several times CPU "
