@@ -59,11 +59,16 @@ def child_solve(folder: str, method: str) -> dict:
     import allocator.api as api
 
     make = api.get_backend
+    log_file = os.environ.get("ALLOCATOR_SCALE_HIGHS_LOG")
 
     def get_backend(*args, **kwargs):  # benchmark-only: the LP method on every back-end
         be = make(*args, **kwargs)
         if method != "default":
             be.set_option("solver", method)
+        if log_file:  # HiGHS's own progress log, to follow a long solve (not to the console)
+            be.set_option("log_to_console", False)
+            be.set_option("log_file", log_file)
+            be.set_option("output_flag", True)
         return be
 
     api.get_backend = get_backend
