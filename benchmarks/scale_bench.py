@@ -173,18 +173,49 @@ def _obj(c: dict) -> str:
     return f"{c['objective']:,.3f}" if c.get("objective") is not None else c["status"]
 
 
+def _load(x) -> str:
+    return ", ".join(f"{v:.1f}" for v in x)
+
+
+def merge(raws: list[dict]) -> dict:
+    """One raw result from several runs of the same code and method (sizes sorted by k).
+    Each run's date and load averages are kept in ``runs``, and the page states them."""
+    methods = {x["method"] for x in raws}
+    if len(methods) != 1 or len({x["seed"] for x in raws}) != 1 \
+            or len({bool(x.get("unique_plan")) for x in raws}) != 1:
+        raise SystemExit("scale_bench --merge: runs differ in method, seed or second stage")
+    sizes = sorted((s for x in raws for s in x["sizes"]), key=lambda s: s["k"])
+    if len({s["k"] for s in sizes}) != len(sizes):
+        raise SystemExit("scale_bench --merge: a size appears in more than one run")
+    last = max(raws, key=lambda x: x["machine"]["date"])
+    return {"sizes": sizes, "compare": {}, "seed": raws[0]["seed"], "method": methods.pop(),
+            "unique_plan": raws[0].get("unique_plan", False), "machine": last["machine"],
+            "loadavg_start": min((x["loadavg_start"] for x in raws), key=lambda v: v[0]),
+            "runs": [{"k": [s["k"] for s in x["sizes"]], "date": x["machine"]["date"],
+                      "loadavg_start": x["loadavg_start"], "loadavg_end": x["machine"]["loadavg"]}
+                     for x in sorted(raws, key=lambda x: x["machine"]["date"])]}
+
+
 def render(r: dict) -> str:
     from benchmarks.runner import machine_text
 
     m = r["machine"]
     sizes = r["sizes"]
+    runs = r.get("runs")
+    if runs:  # sizes gathered from several runs of the same code (see merge())
+        when = (f"Measured by {len(runs)} runs of `python -m benchmarks.scale_bench` on the same code, "
+                "each size in its own process: " + "; ".join(
+                    f"k = {', '.join(map(str, u['k']))} ended {u['date']}, load average (1/5/15 min) "
+                    f"{_load(u['loadavg_start'])} at its start and {_load(u['loadavg_end'])} at its end"
+                    for u in runs) + f". {machine_text(m)}. ")
+    else:
+        when = (f"Measured on {m['date']} by `python -m benchmarks.scale_bench`. {machine_text(m)}. "
+                f"Load average (1/5/15 min) {_load(r['loadavg_start'])} at the start, "
+                f"{_load(m['loadavg'])} at the end. ")
     L = ["## National-to-local scale", "",
-         f"Measured on {m['date']} by `python -m benchmarks.scale_bench`. {machine_text(m)}. "
-         "Load average (1/5/15 min) "
-         f"{', '.join(f'{x:.1f}' for x in r['loadavg_start'])} at the start, "
-         f"{', '.join(f'{x:.1f}' for x in m['loadavg'])} at the end: the machine was shared "
-         "(load above 2 means other work waited for the 2 cores), so wall time was several times CPU "
-         "time; CPU time is the figure to compare. Stage columns (load, build, HiGHS) are wall seconds.", "",
+         when + "Load above 2 means other work waited for the 2 cores, so wall time can be several "
+         "times CPU time; CPU time is the figure to compare. Stage columns (load, build, HiGHS) are "
+         "wall seconds.", "",
          "Instances: `benchmarks/national_to_local.py` (the default's locally delivered programmes "
          "split by synthetic need-based shares across 42 ICBs, 43 police forces and 153 upper-tier "
          "authorities, then into k neighbourhoods each; department totals and fiscal rules are the "
@@ -281,6 +312,9 @@ def main(argv=None) -> None:
                     help="keep the second stage that makes the plan unique (off by default: one LP per size)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--raw", type=Path, default=None, help="also write the raw figures (JSON) here")
+    ap.add_argument("--merge", type=Path, nargs="+", default=None, metavar="RAW",
+                    help="measure nothing: write --out (and --raw) from the sizes of these earlier "
+                    "--raw files (same code and method; each run's date and load are stated)")
     a = ap.parse_args(argv)
 
     def write(raw):
@@ -288,6 +322,10 @@ def main(argv=None) -> None:
             a.raw.write_text(json.dumps(raw, indent=1, default=str))
         a.out.write_text("# National-to-local scale results\n\n" + render(raw).split("\n", 2)[2])
 
+    if a.merge:
+        write(merge([json.loads(f.read_text()) for f in a.merge]))
+        print(f"wrote {a.out}")
+        return
     write(measure([int(k) for k in a.subdivisions.split(",")], a.method, a.compare_k, a.seed,
                   a.unique_plan, on_size=write))
     print(f"wrote {a.out}")

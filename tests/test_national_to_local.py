@@ -73,3 +73,29 @@ def test_written_instance_validates_and_solves(tpl, tmp_path):
     # level: the local optimum is within a few percent of the national one
     national = solve(tpl)
     assert res.objective == pytest.approx(national.objective, rel=0.05)
+
+
+def _raw(ks, date, cpu, method="ipm"):
+    machine = {"cpu": "x", "cores": 2, "memory": "1 GiB", "python": "3", "os": "L", "highs": "1",
+               "numpy": "2", "scipy": "1", "date": date, "loadavg": [1.0, 1.0, 1.0]}
+    sizes = [{"k": k, "programmes": 1000 * k, "columns": 70_000 * k, "rows": 35_000 * k,
+              "nonzeros": 800_000 * k, "status": "optimal", "cpu_s": cpu * k ** 2,
+              "wall_s": cpu * k ** 2, "peak_rss_mib": 100.0 * k + 100, "rss_after_imports_mib": 100.0,
+              "timings": {"load": 0.1, "build": 0.1 * k, "solve": cpu * k ** 2}} for k in ks]
+    return {"sizes": sizes, "compare": {}, "seed": 0, "loadavg_start": [0.5, 0.5, 0.5],
+            "unique_plan": False, "method": method, "machine": machine}
+
+
+def test_scale_runs_merge_into_one_page_stating_each_run():
+    from benchmarks import scale_bench
+
+    r = scale_bench.merge([_raw([4], "2026-01-02 10:00 UTC", 3.0), _raw([1, 2], "2026-01-01 09:00 UTC", 3.0)])
+    assert [s["k"] for s in r["sizes"]] == [1, 2, 4]
+    assert [u["k"] for u in r["runs"]] == [[1, 2], [4]]
+    page = scale_bench.render(r)
+    assert "2 runs" in page and "k = 1, 2 ended 2026-01-01 09:00 UTC" in page
+    assert "CPU b = 2.00" in page  # cpu ∝ k², and programmes ∝ k
+    with pytest.raises(SystemExit, match="more than one run"):
+        scale_bench.merge([_raw([1], "d1", 1.0), _raw([1], "d2", 1.0)])
+    with pytest.raises(SystemExit, match="differ"):
+        scale_bench.merge([_raw([1], "d1", 1.0), _raw([2], "d2", 1.0, method="simplex")])
