@@ -18,6 +18,10 @@ solution is a vertex with exact duals as the engine needs) are run at one mid si
 the faster in CPU time is used for every size (``--method`` forces one). The method is
 set on every back-end the solve creates (first and second stage) — a benchmark-only
 wrapper of ``allocator.api.get_backend``, since the instance format has no LP-method field.
+
+A long size can run on its own (``--subdivisions 12 --raw k12.json``) beside the small ones;
+``--merge RAW...`` then writes one page from the runs, stating each run's date and load.
+``ALLOCATOR_SCALE_HIGHS_LOG=FILE`` writes HiGHS's progress log, to follow a solve of hours.
 """
 
 from __future__ import annotations
