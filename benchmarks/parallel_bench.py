@@ -136,13 +136,15 @@ def crossover(rows: list[dict]) -> str:
 
 
 def render(r: dict) -> str:
+    from benchmarks.runner import load_text
+
     m, v = r["machine"], r["versions"]
     L = ["## Many-scenario work: dask.distributed against loky", "",
          f"Measured on {m['date']} by `python -m benchmarks.parallel_bench`. Machine: {m['cpu']}, "
          f"{m['cores']} cores, {m['memory']}; Python {m['python']}, HiGHS {m['highs']}, dask "
          f"{v['dask']}, distributed {v['distributed']}, joblib {v['joblib']}. Load average (1/5/15 "
-         f"min) {', '.join(f'{x:.1f}' for x in r['loadavg_start'])} at the start, "
-         f"{', '.join(f'{x:.1f}' for x in m['loadavg'])} at the end: other jobs shared the two "
+         f"min) {load_text(r['loadavg_start'])} at the start, "
+         f"{load_text(m['loadavg'])} at the end: other jobs shared the two "
          "cores, so walls are longer than on a quiet machine and the two paths were run back to "
          "back for each row so that load hits both alike.", "",
          "Both paths are `allocator.parallel.run_chunks` (what `allocator cycles` and `allocator "

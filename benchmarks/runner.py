@@ -463,6 +463,11 @@ def machine_text(m: dict, *packages: str) -> str:
             f"Python {m['python']}, HiGHS {m['highs']}, {libs}")
 
 
+def load_text(loadavg) -> str:
+    """A 1/5/15-minute load average as the benchmark pages write it: "0.8, 0.9, 1.0"."""
+    return ", ".join(f"{x:.1f}" for x in loadavg)
+
+
 def _version(pkg: str) -> str:
     from importlib.metadata import version
 
@@ -662,8 +667,8 @@ def render(r: dict) -> str:
          f"Produced by `python -m benchmarks` on {m['date']}. {machine_text(m, 'pandas')}. "
          "Raw figures: [results.json](results.json).",
          "",
-         f"Load: 1/5/15-minute load average {', '.join(f'{x:.1f}' for x in r['loadavg_start'])} at the "
-         f"start and {', '.join(f'{x:.1f}' for x in m['loadavg'])} at the end ({m['cores']} cores). "
+         f"Load: 1/5/15-minute load average {load_text(r['loadavg_start'])} at the "
+         f"start and {load_text(m['loadavg'])} at the end ({m['cores']} cores). "
          "Engine and reference runs are interleaved (cold: engine, reference, HiGHS alone per "
          "repeat; sweeps: scenario by scenario; CLI and floor process by process) so that load "
          "hits both alike. **CPU time is the headline** (wall time on a shared machine includes "

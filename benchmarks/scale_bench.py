@@ -177,10 +177,6 @@ def _obj(c: dict) -> str:
     return f"{c['objective']:,.3f}" if c.get("objective") is not None else c["status"]
 
 
-def _load(x) -> str:
-    return ", ".join(f"{v:.1f}" for v in x)
-
-
 def merge(raws: list[dict]) -> dict:
     """One raw result from several runs of the same code and method (sizes sorted by k).
     Each run's date and load averages are kept in ``runs``, and the page states them."""
@@ -194,14 +190,14 @@ def merge(raws: list[dict]) -> dict:
     last = max(raws, key=lambda x: x["machine"]["date"])
     return {"sizes": sizes, "compare": {}, "seed": raws[0]["seed"], "method": methods.pop(),
             "unique_plan": raws[0].get("unique_plan", False), "machine": last["machine"],
-            "loadavg_start": min((x["loadavg_start"] for x in raws), key=lambda v: v[0]),
+            "loadavg_start": min(raws, key=lambda x: x["machine"]["date"])["loadavg_start"],
             "runs": [{"k": [s["k"] for s in x["sizes"]], "date": x["machine"]["date"],
                       "loadavg_start": x["loadavg_start"], "loadavg_end": x["machine"]["loadavg"]}
                      for x in sorted(raws, key=lambda x: x["machine"]["date"])]}
 
 
 def render(r: dict) -> str:
-    from benchmarks.runner import machine_text
+    from benchmarks.runner import load_text, machine_text
 
     m = r["machine"]
     sizes = r["sizes"]
@@ -210,12 +206,12 @@ def render(r: dict) -> str:
         when = (f"Measured by {len(runs)} runs of `python -m benchmarks.scale_bench` on the same code, "
                 "each size in its own process: " + "; ".join(
                     f"k = {', '.join(map(str, u['k']))} ended {u['date']}, load average (1/5/15 min) "
-                    f"{_load(u['loadavg_start'])} at its start and {_load(u['loadavg_end'])} at its end"
+                    f"{load_text(u['loadavg_start'])} at its start and {load_text(u['loadavg_end'])} at its end"
                     for u in runs) + f". {machine_text(m)}. ")
     else:
         when = (f"Measured on {m['date']} by `python -m benchmarks.scale_bench`. {machine_text(m)}. "
-                f"Load average (1/5/15 min) {_load(r['loadavg_start'])} at the start, "
-                f"{_load(m['loadavg'])} at the end. ")
+                f"Load average (1/5/15 min) {load_text(r['loadavg_start'])} at the start, "
+                f"{load_text(m['loadavg'])} at the end. ")
     L = ["## National-to-local scale", "",
          when + "Load above 2 means other work waited for the 2 cores, so wall time can be several "
          "times CPU time; CPU time is the figure to compare. Stage columns (load, build, HiGHS) are "
